@@ -1,0 +1,72 @@
+"""Developer and CI sessions.
+
+``nox`` with no arguments runs what CI runs: lint, typecheck, tests, the contract
+checks and the QA scenarios. ``nox -s demo`` runs the main job on the embedded
+default (the fake gateway plus the connector); ``nox -s bench`` measures.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "scenarios"]
+nox.options.default_venv_backend = "virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+SOURCES = ["connector", "fake_central", "tests", "noxfile.py"]
+
+
+def _install(session: nox.Session, extras: str = "test") -> None:
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", *SOURCES, *_optional_dirs())
+    session.run("ruff", "format", "--check", *SOURCES, *_optional_dirs())
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on both packages."""
+    _install(session, "dev")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The unit and integration suite (no long property profiles)."""
+    _install(session)
+    session.run(
+        "pytest", "-m", "not slow", "--ignore=tests/contracts", *session.posargs
+    )
+
+
+@nox.session(python=PYTHON)
+def contracts(session: nox.Session) -> None:
+    """Contract checks: OpenAPI validity, provider, consumer and cassettes."""
+    _install(session)
+    session.run("pytest", "tests/contracts", "--record-mode=none", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def scenarios(session: nox.Session) -> None:
+    """Replay every QA scenario in contracts/scenarios against the fake."""
+    _install(session)
+    session.run("fake-central", "replay", "contracts/scenarios", *session.posargs)
+
+
+def _optional_dirs() -> list[str]:
+    from pathlib import Path
+
+    return [name for name in ("benchmarks", "qa") if Path(name).is_dir()]
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job on the embedded default: fake gateway, then test, sync, show."""
+    _install(session, "test")
+    session.run("python", "tools/demo.py", *session.posargs)
