@@ -1,0 +1,375 @@
+"""Pacing: stay under Central's per-second limit, back off on 429, mind the day.
+
+Central counts calls in fixed one-second windows (7 per window) and per UTC day,
+per account, and reports both in ``X-RateLimit-*`` headers. A plain leaky bucket
+does not fit a fixed window: ``AsyncLimiter(7, 1)`` lets 7 through at once and
+then one every 1/7 s, so the first second can see 13 calls. :class:`Pacer` layers
+three things, all shared by every client with the same client id in one event
+loop:
+
+1. an ``aiolimiter.AsyncLimiter`` with room for a full window's burst that
+   drains at the configured rate (6.8/s by default, a little under 7);
+2. a window guard: never more than ``burst`` calls in any span of
+   ``burst / rate`` seconds (at least one second plus a small margin), so no
+   fixed server window sees more than ``burst``, whatever the latency. ``burst``
+   is ceil(rate) (7 by default), lowered to ``per_second_limit`` when given and
+   to the server's ``X-RateLimit-Limit-second`` once seen;
+3. the server's word: when ``X-RateLimit-Remaining-second`` says 0 (someone else
+   may share the account), nothing is sent until that server window has surely
+   ended; on 429, every request for the client id waits (``Retry-After`` when
+   sent, else until the window ends) plus jitter. ``X-RateLimit-Remaining-day``
+   of 0 raises ``DailyBudgetExhausted`` before any further I/O until 00:00 UTC.
+
+The server window that holds a request ends at most one second after the
+request arrived, and it arrived before its response was received. So the end of
+the current window is bounded by "receive time of the first response seen in
+this window + 1 s"; a new window is recognised when the remaining count does not
+go down (or more than a second has passed).
+
+Time is injected: ``now`` (aware UTC datetime) and ``sleep`` (awaitable), so tests
+move a fake clock. The ``AsyncLimiter`` runs on the loop's own clock; tests that
+must not wait give it a high rate and let the window guard do the pacing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from aiolimiter import AsyncLimiter
+
+from connector.errors import DailyBudgetExhausted, RateLimited
+
+__all__ = [
+    "DEFAULT_PER_SECOND_LIMIT",
+    "DEFAULT_RATE_PER_SECOND",
+    "Now",
+    "Pacer",
+    "RateHeaders",
+    "Sleep",
+    "backoff_delay",
+    "next_utc_midnight",
+    "parse_rate_headers",
+    "parse_retry_after",
+    "shared_pacer",
+]
+
+logger = logging.getLogger("connector.pacing")
+
+Now = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+Jitter = Callable[[float, float], float]
+
+DEFAULT_RATE_PER_SECOND = 6.8
+DEFAULT_PER_SECOND_LIMIT = 7
+WINDOW_MARGIN = 0.02
+_WINDOW = 1.0
+_EPSILON = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class RateHeaders:
+    """The ``X-RateLimit-*`` values of one response; ``None`` when absent or junk."""
+
+    limit_second: int | None = None
+    remaining_second: int | None = None
+    limit_day: int | None = None
+    remaining_day: int | None = None
+
+
+def parse_rate_headers(headers: Mapping[str, str]) -> RateHeaders:
+    """Read the four ``X-RateLimit-*`` headers (any case), ignoring junk values."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+
+    def number(name: str) -> int | None:
+        raw = lowered.get(name, "").strip()
+        return int(raw) if raw.isdigit() and raw.isascii() else None
+
+    return RateHeaders(
+        limit_second=number("x-ratelimit-limit-second"),
+        remaining_second=number("x-ratelimit-remaining-second"),
+        limit_day=number("x-ratelimit-limit-day"),
+        remaining_day=number("x-ratelimit-remaining-day"),
+    )
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (seconds or HTTP-date).
+
+    Anything unparsable gives ``None``; a date in the past gives 0.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until_http_date(text, now)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _seconds_until_http_date(text: str, now: datetime) -> float | None:
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    """The next 00:00 UTC after ``now``, when Central's daily budget resets."""
+    today = now.astimezone(UTC).date()
+    return datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def backoff_delay(
+    attempt: int, *, base: float = 0.5, cap: float = 8.0, jitter: Jitter
+) -> float:
+    """Exponential back-off with jitter: half to all of ``base * 2**attempt``."""
+    ceiling = min(cap, base * (2**attempt))
+    return jitter(ceiling / 2, ceiling)
+
+
+class Pacer:
+    """Pacing state of one client id in one event loop (see the module docstring)."""
+
+    def __init__(
+        self,
+        client_id: str,
+        *,
+        rate_per_second: float = DEFAULT_RATE_PER_SECOND,
+        per_second_limit: int | None = None,
+        now: Now,
+        sleep: Sleep,
+        jitter: Jitter = random.uniform,
+    ) -> None:
+        if rate_per_second <= 0 or not math.isfinite(rate_per_second):
+            raise ValueError(
+                f"rate_per_second must be a positive number, not {rate_per_second!r}"
+            )
+        if per_second_limit is not None and per_second_limit < 1:
+            raise ValueError(
+                f"per_second_limit must be at least 1, not {per_second_limit!r}"
+            )
+        self.client_id = client_id
+        self.rate_per_second = rate_per_second
+        self._configured_limit = per_second_limit
+        self._server_limit: int | None = None
+        self._now = now
+        self._sleep = sleep
+        self._jitter = jitter
+
+        capacity = math.ceil(rate_per_second)
+        self.limiter = AsyncLimiter(capacity, capacity / rate_per_second)
+        self._sent: deque[float] = deque()
+        self._hold_until = 0.0
+        self._window_anchor: float | None = None
+        self._last_remaining: int | None = None
+        self.limit_day: int | None = None
+        self.remaining_day: int | None = None
+        self._day_resets_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Pacer(client_id={self.client_id!r}, "
+            f"rate_per_second={self.rate_per_second}, "
+            f"burst={self.burst}, remaining_day={self.remaining_day})"
+        )
+
+    @property
+    def burst(self) -> int:
+        """Calls allowed in one window: ceil(rate), or a lower known limit.
+
+        The limits are ``per_second_limit`` when given and the server's
+        ``X-RateLimit-Limit-second`` once seen.
+        """
+        burst = math.ceil(self.rate_per_second)
+        for limit in (self._configured_limit, self._server_limit):
+            if limit is not None:
+                burst = min(burst, limit)
+        return max(1, burst)
+
+    @property
+    def span(self) -> float:
+        """No more than ``burst`` calls are sent in any span of this many seconds."""
+        return max(_WINDOW + WINDOW_MARGIN, self.burst / self.rate_per_second)
+
+    async def acquire(self, *, max_wait: float = math.inf) -> None:
+        """Wait until one more call may be sent.
+
+        Raises ``DailyBudgetExhausted`` while the day's budget is spent, and
+        ``RateLimited`` when a 429 asked every call to wait longer than
+        ``max_wait`` seconds.
+        """
+        self.check_daily_budget()
+        await self.limiter.acquire()
+        while True:
+            now = self._seconds()
+            held = self._hold_until - now
+            if held > max_wait:
+                raise RateLimited(
+                    f"Central asked client id {self.client_id!r} to hold its calls "
+                    f"for {held:.0f} s more; another integration may share this "
+                    "client id or account. Try again after that",
+                    retry_after=held,
+                )
+            wait = max(held, self._window_wait(now))
+            if wait <= _EPSILON:
+                break
+            await self._sleep(wait)
+            self.check_daily_budget()
+        self._sent.append(self._seconds())
+
+    def check_daily_budget(self) -> None:
+        """Raise ``DailyBudgetExhausted`` while the server said none is left today."""
+        if self.remaining_day != 0 or self._day_resets_at is None:
+            return
+        if self._now() >= self._day_resets_at:
+            self.remaining_day = None
+            self._day_resets_at = None
+            return
+        raise DailyBudgetExhausted(
+            client_id=self.client_id, reset_at=self._day_resets_at, limit=self.limit_day
+        )
+
+    def observe(self, headers: Mapping[str, str]) -> RateHeaders:
+        """Learn from a response's rate-limit headers (any status)."""
+        rates = parse_rate_headers(headers)
+        received = self._seconds()
+        if rates.limit_second is not None:
+            self._server_limit = rates.limit_second
+        if rates.remaining_second is not None:
+            self._observe_second(rates.remaining_second, received)
+        if rates.remaining_day is not None:
+            self._observe_day(rates)
+        return rates
+
+    def back_off(self, headers: Mapping[str, str], attempt: int) -> float:
+        """After a 429: hold every request for this client id; return the delay.
+
+        The answer's headers should already have gone through :meth:`observe`
+        (the client observes every answer). Raises ``DailyBudgetExhausted`` when
+        the day's budget is what ran out.
+        """
+        rates = parse_rate_headers(headers)
+        if rates.remaining_day == 0:
+            self._observe_day(rates)
+            self.check_daily_budget()
+        now = self._now()
+        retry_after = parse_retry_after(_header(headers, "retry-after"), now)
+        if retry_after is not None:
+            floor = retry_after
+        else:
+            floor = max(self._hold_until - now.timestamp(), _WINDOW)
+        delay = floor + self._jitter(0.0, min(4.0, 0.25 * (2**attempt)))
+        self._hold_until = max(self._hold_until, now.timestamp() + delay)
+        logger.info(
+            "429 for client id %s: holding its requests for %.2f s (attempt %d)",
+            self.client_id,
+            delay,
+            attempt + 1,
+        )
+        return delay
+
+    def _window_wait(self, now: float) -> float:
+        span = self.span
+        while self._sent and self._sent[0] <= now - span:
+            self._sent.popleft()
+        if len(self._sent) < self.burst:
+            return 0.0
+        return self._sent[-self.burst] + span - now
+
+    def _observe_second(self, remaining: int, received: float) -> None:
+        anchor, last = self._window_anchor, self._last_remaining
+        # A count that does not go down, or an anchor over a second old, means
+        # this response belongs to a newer window than the anchor's.
+        if (
+            anchor is None
+            or last is None
+            or remaining >= last
+            or received >= anchor + _WINDOW
+        ):
+            self._window_anchor = anchor = received
+        self._last_remaining = remaining
+        if remaining == 0:
+            self._hold_until = max(self._hold_until, anchor + _WINDOW + _EPSILON)
+            logger.debug(
+                "no calls left in this second for client id %s; holding %.3f s",
+                self.client_id,
+                self._hold_until - received,
+            )
+
+    def _observe_day(self, rates: RateHeaders) -> None:
+        self.remaining_day = rates.remaining_day
+        if rates.limit_day is not None:
+            self.limit_day = rates.limit_day
+        if rates.remaining_day == 0 and self._day_resets_at is None:
+            self._day_resets_at = next_utc_midnight(self._now())
+            logger.warning(
+                "daily API budget for client id %s is spent; calls resume after %s",
+                self.client_id,
+                self._day_resets_at.isoformat(),
+            )
+
+    def _seconds(self) -> float:
+        return self._now().timestamp()
+
+
+_PACERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Pacer]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_pacer(
+    client_id: str,
+    *,
+    rate_per_second: float,
+    per_second_limit: int | None = None,
+    now: Now,
+    sleep: Sleep,
+    jitter: Jitter = random.uniform,
+) -> Pacer:
+    """The pacer for ``client_id`` in the running loop, created on first use.
+
+    Every client with the same client id in this loop shares it; the first one
+    sets its rate and clock. (Limiters are per loop: ``aiolimiter`` objects must
+    not be shared across event loops.)
+    """
+    loop = asyncio.get_running_loop()
+    pacers = _PACERS.setdefault(loop, {})
+    pacer = pacers.get(client_id)
+    if pacer is None:
+        pacer = pacers[client_id] = Pacer(
+            client_id,
+            rate_per_second=rate_per_second,
+            per_second_limit=per_second_limit,
+            now=now,
+            sleep=sleep,
+            jitter=jitter,
+        )
+    elif pacer.rate_per_second != rate_per_second:
+        logger.debug(
+            "client id %s is already paced at %.2f/s in this loop; keeping that rate",
+            client_id,
+            pacer.rate_per_second,
+        )
+    return pacer
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None

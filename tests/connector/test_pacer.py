@@ -1,0 +1,292 @@
+"""The pacer on a virtual clock: bursts, fixed windows, 429 back-off, the daily budget.
+
+The pacer's ``AsyncLimiter`` runs on the loop's clock, so these tests give it a
+high rate (it never blocks) and let the window guard, which reads the virtual
+clock, do the pacing. Nothing waits for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from connector_helpers import START, FakeTime
+
+from connector.errors import DailyBudgetExhausted, RateLimited
+from connector.pacing import (
+    DEFAULT_RATE_PER_SECOND,
+    Pacer,
+    parse_retry_after,
+    shared_pacer,
+)
+from fake_central import FakeClock
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime(FakeClock(start=START, frozen=True))
+
+
+def pacer(time: FakeTime) -> Pacer:
+    """A pacer whose bucket never blocks: the window guard paces, on virtual time."""
+    return Pacer(
+        "client-a",
+        rate_per_second=1000.0,
+        per_second_limit=7,
+        now=time.now,
+        sleep=time.sleep,
+        jitter=lambda low, high: low,
+    )
+
+
+def elapsed(time: FakeTime) -> float:
+    return (time.now() - START).total_seconds()
+
+
+async def send_times(time: FakeTime, paced: Pacer, count: int) -> list[float]:
+    moments: list[float] = []
+
+    async def one() -> None:
+        await paced.acquire()
+        moments.append(elapsed(time))
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    return sorted(moments)
+
+
+def per_second(moments: list[float], phase: float = 0.0) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for moment in moments:
+        window = math.floor(moment + phase)
+        counts[window] = counts.get(window, 0) + 1
+    return counts
+
+
+def test_the_default_rate_is_a_little_under_centrals_seven_per_second() -> None:
+    assert 6.6 < DEFAULT_RATE_PER_SECOND < 7
+
+
+async def test_the_default_limiter_lets_a_full_window_through_at_once(
+    time: FakeTime,
+) -> None:
+    paced = Pacer("client-a", now=time.now, sleep=time.sleep)
+
+    for _ in range(7):
+        assert paced.limiter.has_capacity()
+        await paced.limiter.acquire()
+
+    assert paced.burst == 7
+    assert not paced.limiter.has_capacity()
+    assert paced.span == pytest.approx(7 / DEFAULT_RATE_PER_SECOND)
+
+
+async def test_a_burst_of_a_full_window_goes_out_at_once(time: FakeTime) -> None:
+    moments = await send_times(time, pacer(time), 7)
+
+    assert moments == [0.0] * 7
+
+
+async def test_the_eighth_call_waits_for_the_window_to_pass(time: FakeTime) -> None:
+    paced = pacer(time)
+
+    moments = await send_times(time, paced, 8)
+
+    assert moments[:7] == [0.0] * 7
+    assert moments[7] == pytest.approx(paced.span)
+    assert paced.span > 1.0
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.25, 0.5, 0.999])
+async def test_no_fixed_second_window_ever_sees_more_than_the_limit(
+    time: FakeTime, phase: float
+) -> None:
+    moments = await send_times(time, pacer(time), 60)
+
+    assert max(per_second(moments, phase).values()) <= 7
+    assert len(moments) / (moments[-1] - moments[0]) > 6.5
+
+
+async def test_the_servers_limit_lowers_the_burst(time: FakeTime) -> None:
+    paced = pacer(time)
+    paced.observe(
+        {"X-RateLimit-Limit-second": "3", "X-RateLimit-Remaining-second": "2"}
+    )
+
+    moments = await send_times(time, paced, 4)
+
+    assert paced.burst == 3
+    assert moments[:3] == [0.0] * 3
+    assert moments[3] > 1.0
+
+
+async def test_a_rate_above_seven_is_honoured_when_no_limit_is_known(
+    time: FakeTime,
+) -> None:
+    paced = Pacer("client-a", rate_per_second=50.0, now=time.now, sleep=time.sleep)
+
+    assert paced.burst == 50
+
+
+async def test_zero_remaining_this_second_holds_until_the_window_surely_ended(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+    await paced.acquire()
+    paced.observe({"X-RateLimit-Remaining-second": "6"})  # opens a window at 0.0
+    time.clock.advance(0.3)
+    paced.observe({"X-RateLimit-Remaining-second": "0"})  # someone else spent it
+
+    await paced.acquire()
+
+    assert elapsed(time) == pytest.approx(1.0, abs=1e-3)
+
+
+async def test_a_count_that_goes_up_starts_a_new_window(time: FakeTime) -> None:
+    paced = pacer(time)
+    paced.observe({"X-RateLimit-Remaining-second": "2"})
+    time.clock.advance(0.9)
+    paced.observe({"X-RateLimit-Remaining-second": "6"})  # a new window began
+    time.clock.advance(0.05)
+    paced.observe({"X-RateLimit-Remaining-second": "0"})
+
+    await paced.acquire()
+
+    assert elapsed(time) == pytest.approx(1.9, abs=1e-3)
+
+
+async def test_a_429_holds_every_call_for_the_client_until_retry_after(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+
+    delay = paced.back_off({"Retry-After": "3", "X-RateLimit-Remaining-second": "0"}, 0)
+    await paced.acquire()
+
+    assert delay == pytest.approx(3.0)
+    assert elapsed(time) == pytest.approx(3.0, abs=1e-3)
+
+
+async def test_a_429_with_an_http_date_retry_after_is_honoured(time: FakeTime) -> None:
+    paced = pacer(time)
+    when = format_datetime(START + timedelta(seconds=5), usegmt=True)
+
+    delay = paced.back_off({"Retry-After": when}, 0)
+
+    assert delay == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("junk", ["soon", "", "-5", "nan", "Mon, 99 Foo 2026", "١٢"])
+async def test_a_429_with_junk_retry_after_backs_off_at_least_a_window(
+    time: FakeTime, junk: str
+) -> None:
+    paced = pacer(time)
+
+    delay = paced.back_off({"Retry-After": junk}, 0)
+
+    assert delay >= 1.0
+
+
+async def test_back_off_grows_with_each_attempt_and_has_jitter() -> None:
+    time = FakeTime(FakeClock(start=START, frozen=True))
+    paced = Pacer(
+        "client-a",
+        rate_per_second=1000.0,
+        now=time.now,
+        sleep=time.sleep,
+        jitter=lambda low, high: high,
+    )
+
+    delays = [paced.back_off({}, attempt) for attempt in range(4)]
+
+    assert delays == sorted(delays)
+    assert delays[0] > 1.0
+
+
+def test_parse_retry_after_reads_seconds_and_dates() -> None:
+    now = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+    assert parse_retry_after("2", now) == 2.0
+    assert parse_retry_after("Mon, 05 Jan 2026 12:00:10 GMT", now) == 10.0
+    assert parse_retry_after("Mon, 05 Jan 2026 11:00:00 GMT", now) == 0.0
+    assert parse_retry_after(None, now) is None
+    assert parse_retry_after("tomorrow", now) is None
+
+
+async def test_a_spent_daily_budget_stops_calls_until_midnight_utc(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+    paced.observe({"X-RateLimit-Limit-day": "5000", "X-RateLimit-Remaining-day": "0"})
+
+    with pytest.raises(DailyBudgetExhausted) as caught:
+        await paced.acquire()
+
+    assert caught.value.reset_at == datetime(2026, 1, 6, tzinfo=UTC)
+    assert caught.value.limit == 5000
+    assert "another integration" in str(caught.value)
+
+
+async def test_the_daily_budget_comes_back_after_midnight_utc(time: FakeTime) -> None:
+    paced = pacer(time)
+    paced.observe({"X-RateLimit-Remaining-day": "0"})
+    time.clock.set(datetime(2026, 1, 6, 0, 0, 1, tzinfo=UTC))
+
+    await paced.acquire()
+
+    assert paced.remaining_day is None
+
+
+async def test_a_429_for_the_daily_budget_raises_at_once(time: FakeTime) -> None:
+    paced = pacer(time)
+
+    with pytest.raises(DailyBudgetExhausted):
+        paced.back_off(
+            {"X-RateLimit-Remaining-day": "0", "X-RateLimit-Remaining-second": "3"}, 0
+        )
+
+
+async def test_clients_with_the_same_client_id_share_one_pacer(time: FakeTime) -> None:
+    first = shared_pacer(
+        "client-a", rate_per_second=6.8, now=time.now, sleep=time.sleep
+    )
+    again = shared_pacer(
+        "client-a", rate_per_second=5.0, now=time.now, sleep=time.sleep
+    )
+    other = shared_pacer(
+        "client-b", rate_per_second=6.8, now=time.now, sleep=time.sleep
+    )
+
+    assert first is again
+    assert first is not other
+    assert again.rate_per_second == 6.8
+
+
+def test_each_event_loop_gets_its_own_pacer(time: FakeTime) -> None:
+    async def make() -> Pacer:
+        return shared_pacer(
+            "client-a", rate_per_second=6.8, now=time.now, sleep=time.sleep
+        )
+
+    assert asyncio.run(make()) is not asyncio.run(make())
+
+
+@pytest.mark.parametrize("rate", [0, -1, float("nan"), float("inf")])
+def test_a_nonsensical_rate_is_refused(time: FakeTime, rate: float) -> None:
+    with pytest.raises(ValueError, match="rate_per_second"):
+        Pacer("client-a", rate_per_second=rate, now=time.now, sleep=time.sleep)
+
+
+async def test_a_hold_longer_than_the_caller_accepts_raises_instead_of_waiting(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+    paced.back_off({"Retry-After": "3600"}, 0)
+
+    with pytest.raises(RateLimited, match="hold its calls") as caught:
+        await paced.acquire(max_wait=60)
+
+    assert caught.value.retry_after == pytest.approx(3600, abs=1)
+    assert time.sleeps == []
