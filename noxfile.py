@@ -14,7 +14,7 @@ nox.options.default_venv_backend = "virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
-SOURCES = ["connector", "fake_central", "tests", "noxfile.py"]
+SOURCES = ["connector", "fake_central", "tests", "tools", "noxfile.py"]
 
 
 def _install(session: nox.Session, extras: str = "test") -> None:
@@ -50,6 +50,28 @@ def contracts(session: nox.Session) -> None:
     """Contract checks: OpenAPI validity, provider, consumer and cassettes."""
     _install(session)
     session.run("pytest", "tests/contracts", "--record-mode=none", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def record(session: nox.Session) -> None:
+    """Re-record the contract cassettes: against the fake, or Central with --live.
+
+    ``nox -s record`` rewrites tests/contracts/cassettes/ from a fake on loopback;
+    ``nox -s record -- --live`` rewrites tests/contracts/cassettes/live/ against the
+    Central named by CENTRAL_GATEWAY_URL, CENTRAL_CLIENT_ID, CENTRAL_CLIENT_SECRET,
+    CENTRAL_ACCESS_TOKEN and CENTRAL_REFRESH_TOKEN. The cassette checks then run on
+    what was just written.
+    """
+    _install(session)
+    session.run(
+        "pytest",
+        "tests/contracts/test_recorded_traffic.py",
+        "--record-mode=rewrite",
+        *session.posargs,
+    )
+    session.run(
+        "pytest", "tests/contracts/test_cassette_files.py", "--record-mode=none"
+    )
 
 
 @nox.session(python=PYTHON)
