@@ -194,14 +194,14 @@ def _gate(fake: FakeCentral, ex: Exchange, path: str) -> web.StreamResponse | No
         missing = ex.token_state == "missing"  # noqa: S105 - a state name
         return missing_token() if missing else invalid_token()
     config = fake.config
-    if config.rate_limit_enabled:
-        verdict = fake.limiter.take(
-            fake.limiter.key_for(grant.client_id, grant.customer_id)
-        )
-        ex.rate_headers = verdict.headers
-        if not verdict.allowed:
-            ex.outcome, ex.detail = "rate_limited", verdict.exhausted
-            return rate_limited({})
+    verdict = fake.limiter.take(
+        fake.limiter.key_for(grant.client_id, grant.customer_id),
+        enforce=config.rate_limit_enabled,
+    )
+    ex.rate_headers = verdict.headers
+    if not verdict.allowed:
+        ex.outcome, ex.detail = "rate_limited", verdict.exhausted
+        return rate_limited({})
     prefixes = config.app_types.get(grant.app_type, ())
     if not path.startswith(tuple(prefixes)):
         ex.outcome = "forbidden"

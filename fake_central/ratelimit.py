@@ -52,12 +52,22 @@ class RateLimiter:
             return f"customer:{customer_id}"
         return f"client:{client_id}"
 
-    def take(self, key: str) -> Verdict:
-        """Count one request against ``key`` unless a budget is spent."""
+    def take(self, key: str, *, enforce: bool = True) -> Verdict:
+        """Count one request against ``key`` unless a budget is spent.
+
+        With ``enforce`` off the request is counted and the headers still report
+        the budget (clamped at zero), but nothing is refused: Central sends the
+        headers on every API response, so a fake with its limits switched off
+        keeps sending them too.
+        """
         now = self.clock.timestamp()
         budget = self._current(key, now)
         per_second, per_day = self.config.per_second_limit, self.config.per_day_limit
 
+        if not enforce:
+            budget.second_used += 1
+            budget.day_used += 1
+            return Verdict(True, self._headers(budget))
         if budget.day_used >= per_day:
             return self._refusal(budget, now, "day")
         if budget.second_used >= per_second:
