@@ -55,19 +55,17 @@ class RateLimiter:
     def take(self, key: str, *, enforce: bool = True) -> Verdict:
         """Count one request against ``key`` unless a budget is spent.
 
-        With ``enforce`` off the request is counted and the headers still report
-        the budget (clamped at zero), but nothing is refused: Central sends the
-        headers on every API response, so a fake with its limits switched off
-        keeps sending them too.
+        With ``enforce`` off nothing is counted or refused, yet the headers are
+        still sent, reporting the whole budget as remaining: Central sends them on
+        every API response, and a client that trusts them must not slow down or
+        stop for a budget nobody enforces.
         """
+        if not enforce:
+            return Verdict(True, self._headers(Budget()))
         now = self.clock.timestamp()
         budget = self._current(key, now)
         per_second, per_day = self.config.per_second_limit, self.config.per_day_limit
 
-        if not enforce:
-            budget.second_used += 1
-            budget.day_used += 1
-            return Verdict(True, self._headers(budget))
         if budget.day_used >= per_day:
             return self._refusal(budget, now, "day")
         if budget.second_used >= per_second:

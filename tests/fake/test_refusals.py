@@ -197,7 +197,8 @@ async def test_rate_limiting_can_be_switched_off(
 
     assert {reply.status for reply in replies} == {200}
     assert replies[-1].headers["X-RateLimit-Limit-second"] == "7"
-    assert replies[-1].headers["X-RateLimit-Remaining-second"] == "0"
+    assert replies[-1].headers["X-RateLimit-Remaining-second"] == "7"
+    assert replies[-1].headers["X-RateLimit-Remaining-day"] == "5000"
 
 
 async def test_a_rejected_token_spends_no_budget(
