@@ -7,6 +7,8 @@ default (the fake gateway plus the connector); ``nox -s bench`` measures.
 
 from __future__ import annotations
 
+import sys
+
 import nox
 
 nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "scenarios"]
@@ -92,3 +94,16 @@ def demo(session: nox.Session) -> None:
     """The main job on the embedded default: fake gateway, then test, sync, show."""
     _install(session, "test")
     session.run("python", "tools/demo.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run every benchmark; print one table and write BENCHMARKS.md.
+
+    Options after ``--``: ``--no-suite``, ``--only N``, ``--skip N``,
+    ``--workdir DIR``, ``--strict`` (exit 1 when a figure misses).
+    """
+    session.install("-e", ".")
+    session.run(
+        "python", "-m", "benchmarks", f"--nox-python={sys.executable}", *session.posargs
+    )

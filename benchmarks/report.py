@@ -1,0 +1,190 @@
+"""Figures, the machine they were measured on, and the table they end up in."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+MISS_MARK = "**MISS**"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the table: a measurement set against its reference.
+
+    ``met`` is None for a figure without a requirement (shown for information) and
+    for a benchmark that could not run; ``cause`` then says why.
+    """
+
+    key: str
+    benchmark: str
+    measured: str
+    reference: str
+    figure: str
+    requirement: str = "-"
+    met: bool | None = None
+    cause: str = ""
+    skipped: bool = False
+
+    @property
+    def verdict(self) -> str:
+        if self.skipped:
+            return "skipped"
+        if self.met is True:
+            return "ok"
+        if self.met is False:
+            return MISS_MARK
+        return "not run" if self.cause and self.figure == "-" else "info"
+
+
+def not_run(key: str, benchmark: str, cause: str, *, skipped: bool = False) -> Figure:
+    """A placeholder line for a benchmark that failed, timed out or was skipped."""
+    return Figure(key, benchmark, "-", "-", "-", "-", None, cause, skipped)
+
+
+@dataclass
+class Machine:
+    """What the figures were measured on."""
+
+    cpu: str
+    cores: int
+    usable_cores: int
+    memory_gib: float
+    python: str
+    system: str
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def detect(cls) -> Machine:
+        return cls(
+            cpu=_cpu_model(),
+            cores=os.cpu_count() or 0,
+            usable_cores=len(os.sched_getaffinity(0)),
+            memory_gib=_memory_gib(),
+            python=f"{platform.python_implementation()} {platform.python_version()}",
+            system=_system(),
+        )
+
+    def lines(self) -> list[str]:
+        return [
+            f"- CPU: {self.cpu}, {self.cores} cores ({self.usable_cores} usable)",
+            f"- Memory: {self.memory_gib:.1f} GiB",
+            f"- Python: {self.python}",
+            f"- OS: {self.system}",
+            f"- Run started: {self.started:%Y-%m-%d %H:%M UTC}",
+        ]
+
+
+def _cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return platform.processor() or platform.machine()
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def _memory_gib() -> float:
+    try:
+        text = Path("/proc/meminfo").read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
+def _system() -> str:
+    pretty = ""
+    try:
+        for line in Path("/etc/os-release").read_text(encoding="utf-8").splitlines():
+            if line.startswith("PRETTY_NAME="):
+                pretty = line.split("=", 1)[1].strip('"') + ", "
+    except OSError:
+        pass
+    return f"{pretty}{platform.system()} {platform.release()} ({platform.machine()})"
+
+
+HEADER = ("#", "Benchmark", "Measured", "Reference", "Figure", "Requirement", "Result")
+
+
+def table(figures: list[Figure]) -> str:
+    """The figures as a Markdown table (readable as plain text too)."""
+    rows = [HEADER] + [
+        (
+            f.key,
+            f.benchmark,
+            f.measured,
+            f.reference,
+            f.figure,
+            f.requirement,
+            f.verdict,
+        )
+        for f in figures
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
+    return "\n".join([line(rows[0]), rule, *(line(row) for row in rows[1:])])
+
+
+def closing_note(figures: list[Figure]) -> list[str]:
+    """One line per figure that missed its requirement, could not run or was skipped."""
+    notes = []
+    for f in figures:
+        if f.met is True or not f.cause:
+            continue
+        if f.skipped:
+            notes.append(f"- {f.key} {f.benchmark}: {f.cause}.")
+        else:
+            notes.append(
+                f"- {f.key} {f.benchmark} ({f.verdict.strip('*')}): {f.cause}."
+            )
+    return notes or ["- Every figure met its requirement."]
+
+
+def markdown(
+    figures: list[Figure],
+    machine: Machine,
+    details: list[str],
+    command: str,
+    elapsed_s: float,
+) -> str:
+    """The whole of BENCHMARKS.md."""
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Generated by `{command}` (do not edit by hand; run it again instead).",
+        "Every figure is a ratio or a count measured in this one run against a",
+        "reference measured in the same run, so it holds on a noisy machine.",
+        f"A figure that misses its requirement is marked {MISS_MARK}.",
+        "",
+        "## Machine",
+        "",
+        *machine.lines(),
+        f"- Whole run: {elapsed_s:.0f} s",
+        "",
+        "## Results",
+        "",
+        table(figures),
+        "",
+        "## How each figure was taken",
+        "",
+        *details,
+        "",
+        "## Misses and their causes",
+        "",
+        *closing_note(figures),
+        "",
+    ]
+    return "\n".join(parts)
