@@ -20,7 +20,8 @@ rules:
 * **Dead ends are final.** A rejected refresh token raises
   ``RefreshTokenRejected`` (a rejected client secret, ``InvalidCredentials``) and
   every later request raises it again without network traffic, until a
-  different pair appears in the store. A refresh whose
+  different pair appears in the store. The store remembers the verdict, so a
+  later process stops at once too, until a new pair is pasted. A refresh whose
   answer was lost after sending is retried once; if that fails too, the pair is
   treated as rotated away.
 """
@@ -181,6 +182,10 @@ class TokenManager:
         logger.debug(
             "client id %s starts from generation %d", self._client_id, chosen.generation
         )
+        if chosen.rejected is not None:
+            # An earlier run learnt that this pair is dead: stop without traffic.
+            self._tokens = chosen
+            raise self._die(f"{chosen.rejected} (remembered from an earlier run)")
         return chosen
 
     def _choose(
@@ -238,7 +243,7 @@ class TokenManager:
         dead, held = self._dead, self._tokens
         assert dead is not None
         stored = await asyncio.to_thread(self._store.load, self._client_id)
-        if stored is None or stored.same_pair(held):
+        if stored is None or stored.same_pair(held) or stored.rejected is not None:
             raise dead
         logger.info(
             "a new token pair for client id %s appeared in the store", self._client_id
@@ -265,9 +270,11 @@ class TokenManager:
             stored = await asyncio.to_thread(self._store.load, self._client_id)
             if stored is not None and not stored.same_pair(held):
                 held = self._adopt(stored)
+                if held.rejected is not None:
+                    raise self._die(held.rejected)
                 if not always and not self._expiring(held):
                     return held
-            grant = await self._exchange_once_more_if_lost(held)
+            grant = await self._remember_rejection(held)
             fresh = self._next_pair(held, grant)
             try:
                 await asyncio.to_thread(self._store.save, fresh)
@@ -289,6 +296,23 @@ class TokenManager:
             grant.expires_in if grant.expires_in is not None else "unknown",
         )
         return fresh
+
+    async def _remember_rejection(self, held: StoredTokens) -> TokenGrant:
+        """Exchange ``held``; if Central refuses it, mark it dead in the store."""
+        try:
+            return await self._exchange_once_more_if_lost(held)
+        except RefreshTokenRejected as exc:
+            marked = held.model_copy(update={"rejected": exc.reason})
+            try:
+                await asyncio.to_thread(self._store.save, marked)
+            except TokenStoreError:
+                logger.error(
+                    "could not record in the token store that the pair of client id "
+                    "%s was refused; the next run will try it once more",
+                    self._client_id,
+                )
+            self._tokens = marked
+            raise
 
     def _adopt(self, stored: StoredTokens) -> StoredTokens:
         logger.info(

@@ -68,6 +68,9 @@ class StoredTokens(BaseModel):
     ``origin`` fingerprints the pasted pair this chain descends from and
     ``superseded`` lists the fingerprints of pasted pairs it replaced.
     ``expires_at`` is ``None`` when unknown (a pasted pair's expiry is).
+    ``rejected`` holds why Central refused this pair's refresh token, so that a
+    later process stops at once instead of sending the dead pair again; a newly
+    pasted pair clears it.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -80,6 +83,7 @@ class StoredTokens(BaseModel):
     generation: int = Field(ge=0)
     origin: str
     superseded: tuple[str, ...] = ()
+    rejected: str | None = None
 
     def same_pair(self, other: StoredTokens | None) -> bool:
         """Whether ``other`` holds the same access and refresh token."""
@@ -102,6 +106,7 @@ class StoredTokens(BaseModel):
             "generation": self.generation,
             "origin": self.origin,
             "superseded": list(self.superseded[-_SUPERSEDED_KEPT:]),
+            "rejected": self.rejected,
         }
 
 

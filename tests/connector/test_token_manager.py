@@ -294,6 +294,30 @@ async def test_a_rejected_refresh_token_is_final_and_sends_nothing_more(
     assert second.value is first.value
 
 
+async def test_a_rejected_pair_stops_the_next_process_before_any_traffic(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "tokens.json"
+    first_run = manager(
+        ScriptedExchange(RefreshTokenRejected("Central rejected the refresh token")),
+        clock,
+        JsonFileTokenStore(path),
+    )
+    with pytest.raises(RefreshTokenRejected):
+        await first_run.after_unauthorized(await first_run.token())
+    later_exchange = ScriptedExchange()
+    later_run = manager(later_exchange, clock, JsonFileTokenStore(path))
+
+    with pytest.raises(RefreshTokenRejected, match="earlier run") as raised:
+        await later_run.token()
+
+    assert later_exchange.sent == []
+    assert "View Tokens" in str(raised.value)
+    stored = JsonFileTokenStore(path).load("client-a")
+    assert stored is not None
+    assert stored.rejected == "Central rejected the refresh token"
+
+
 async def test_a_new_pair_saved_after_a_dead_end_brings_the_client_back(
     tmp_path: Path, clock: FakeClock
 ) -> None:
