@@ -25,7 +25,9 @@ Modules: ``core`` (FakeCentral), ``app`` (aiohttp factory and dispatcher),
 ``api`` (Central handlers), ``control`` (``/_fake/``), ``oauth`` (apps, tokens),
 ``ratelimit``, ``tenant`` and ``datagen`` (data), ``faults``, ``journal``,
 ``clock``, ``clusters``, ``config``, ``sensitive``, ``tls``, ``testing``,
-``cli``, ``errors`` (the exception tree).
+``cli``, ``errors`` (the exception tree); ``scenario`` and ``_scenario_steps``
+(QA scenario files), ``replay`` and ``_replay_results`` (``fake-central replay``,
+which drives the connector only through its command line).
 """
 
 from __future__ import annotations
