@@ -61,3 +61,12 @@ def test_tools_drive_both_packages_only_through_their_command_lines() -> None:
     ]
 
     assert offenders == []
+
+
+def test_the_connector_and_the_fake_know_the_same_clusters() -> None:
+    # Each package keeps its own table (they may not import each other); this
+    # keeps the two copies from drifting apart.
+    from connector._urls import CLASSIC_CLUSTERS
+    from fake_central import CLUSTERS
+
+    assert dict(CLUSTERS) == CLASSIC_CLUSTERS
