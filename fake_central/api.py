@@ -2,7 +2,8 @@
 
 By the time a data handler runs, the dispatcher (``fake_central.app``) has
 checked the token, the rate limit and the app type; these functions only read
-query parameters, slice one page and serialise it. Bad parameters get a 400 in
+query parameters, slice one page and serialise it (sites and inventory pages come
+from the tenant's cache of encoded bodies). Bad parameters get a 400 in
 Central's service-error shape with the reference's codes:
 
 * ``0002`` value out of range (negative offset, limit above the maximum)
@@ -46,6 +47,7 @@ INVENTORY: Final = "Device Inventory"
 MONITORING: Final = "Monitoring"
 
 _ALWAYS: Final = frozenset({"access_token"})
+_NO_SITES: Final = b'{"count": 0, "sites": [], "total": 0}'
 
 
 def _names(words: str) -> frozenset[str]:
@@ -211,12 +213,8 @@ async def list_sites(
 
     tenant = fake.tenant_or_none(_customer(ex))
     if tenant is None:
-        items, count, total = "[]", 0, 0
-    else:
-        items, count = tenant.site_page(offset, limit, descending=descending)
-        total = len(tenant.sites)
-    body = f'{{"count": {count}, "sites": {items}, "total": {total}}}'
-    return web.Response(text=body, content_type="application/json")
+        return _json_body(_NO_SITES)
+    return _json_body(tenant.site_page_body(offset, limit, descending=descending))
 
 
 async def list_inventory(
@@ -237,8 +235,12 @@ async def list_inventory(
     tenant = fake.tenant_or_none(_customer(ex))
     if tenant is None or kinds == frozenset():
         return json_response({"devices": [], "total": 0})
-    devices, total = tenant.inventory_page(kinds, offset, limit)
-    return json_response({"devices": devices, "total": total})
+    return _json_body(tenant.inventory_page_body(kinds, offset, limit))
+
+
+def _json_body(body: bytes) -> web.Response:
+    """A JSON answer from bytes already encoded (and usually cached)."""
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def _sku_kinds(raw: str) -> frozenset[str] | None:

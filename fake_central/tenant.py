@@ -9,19 +9,24 @@ Scenarios change a tenant between pages with ``add_sites``/``remove_sites`` and
 ``add_devices``/``remove_devices`` (totals that move during a sync). Edit data
 through these methods; after editing ``.sites`` dicts in place, call ``touch()``
 so the cached page encodings are rebuilt.
+
+Sites and inventory pages are served as bytes: each page body is encoded once per
+version of the data (``touch()`` starts a new one) and query, then kept in a
+bounded cache, so a page read again costs no encoding at all.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, overload
 
 from fake_central.config import DeviceTypeCasing
 from fake_central.datagen import KINDS, Device, DeviceFactory, make_site, split_kinds
 
-__all__ = ["RecordView", "Tenant"]
+__all__ = ["PageCache", "RecordView", "Tenant"]
 
 _DEVICE_TYPES: Final[dict[str, dict[str, str]]] = {
     "lower": {"aps": "iap", "switches": "switch", "gateways": "gateway"},
@@ -41,6 +46,37 @@ _FILTERS: Final[dict[str, Callable[[Device, str], bool]]] = {
 MONITORING_FILTERS: Final = frozenset(_FILTERS)
 MONITORING_SORT_KEYS: Final = frozenset({"serial", "macaddr", "swarm_id"})
 _CACHE_LIMIT: Final = 64
+_PAGE_CACHE_BYTES: Final = 64 * 1024 * 1024
+
+
+class PageCache:
+    """Encoded page bodies by query, least recently used out beyond a byte budget."""
+
+    def __init__(self, max_bytes: int = _PAGE_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._bodies: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], bytes]) -> bytes:
+        """The body cached under ``key``, built and kept on a miss."""
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+            return body
+        body = build()
+        self._bodies[key] = body
+        self._size += len(body)
+        while self._size > self.max_bytes and len(self._bodies) > 1:
+            _, dropped = self._bodies.popitem(last=False)
+            self._size -= len(dropped)
+        return body
+
+    def clear(self) -> None:
+        self._bodies.clear()
+        self._size = 0
 
 
 class RecordView(Sequence[dict[str, Any]]):
@@ -87,7 +123,7 @@ class Tenant:
         self.seed = seed
         self._rng = random.Random(seed)
         self.customer_name = customer_name or self._rng.choice(_CUSTOMER_NAMES)
-        self.casing: DeviceTypeCasing = "lower"
+        self._casing: DeviceTypeCasing = "lower"
         self.unmonitored_fraction = 0.05
         self.sites: list[dict[str, Any]] = []
         self._factory = DeviceFactory(self._rng)
@@ -96,6 +132,7 @@ class Tenant:
         self._next_site_id = 1
         self._site_json: list[str] | None = None
         self._views: dict[tuple[Any, ...], list[Device]] = {}
+        self._pages = PageCache()
         self.devices = RecordView(self._inventory, self._inventory_dict)
         self.monitoring = {
             kind: RecordView(self._monitored[kind], self._monitoring_dict)
@@ -129,6 +166,17 @@ class Tenant:
             f"<Tenant {self.customer_id} in {self.cluster}: {len(self.sites)} sites, "
             f"{len(self._inventory)} devices>"
         )
+
+    @property
+    def casing(self) -> DeviceTypeCasing:
+        """How inventory ``device_type`` values are spelt (see ``FakeConfig``)."""
+        return self._casing
+
+    @casing.setter
+    def casing(self, casing: DeviceTypeCasing) -> None:
+        if casing != self._casing:
+            self._casing = casing
+            self.touch()
 
     # -- scenario hooks -----------------------------------------------------------
 
@@ -191,6 +239,7 @@ class Tenant:
         """Forget cached encodings and orderings (after any change to the data)."""
         self._site_json = None
         self._views.clear()
+        self._pages.clear()
 
     # -- serving --------------------------------------------------------------------
 
@@ -208,17 +257,38 @@ class Tenant:
             items = encoded[offset : offset + limit]
         return "[" + ",".join(items) + "]", len(items)
 
+    def site_page_body(self, offset: int, limit: int, *, descending: bool) -> bytes:
+        """The whole ``GET /central/v2/sites`` body of one page, cached."""
+
+        def build() -> bytes:
+            items, count = self.site_page(offset, limit, descending=descending)
+            total = len(self.sites)
+            body = f'{{"count": {count}, "sites": {items}, "total": {total}}}'
+            return body.encode()
+
+        return self._pages.get(("sites", offset, limit, descending), build)
+
     def inventory_page(
         self, kinds: frozenset[str] | None, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
         """Inventory dicts of the page, and the total matching ``kinds``."""
-        records = self._inventory
-        if kinds is not None and kinds != frozenset(KINDS):
-            records = self._view(
-                ("inventory", kinds), lambda: _of_kinds(self._inventory, kinds)
-            )
+        records = self._inventory_records(kinds)
         page = records[offset : offset + limit]
         return [self._inventory_dict(device) for device in page], len(records)
+
+    def inventory_page_body(
+        self, kinds: frozenset[str] | None, offset: int, limit: int
+    ) -> bytes:
+        """The whole inventory body of one page (``{"devices", "total"}``), cached.
+
+        The same bytes as ``json.dumps`` of that object.
+        """
+
+        def build() -> bytes:
+            devices, total = self.inventory_page(kinds, offset, limit)
+            return json.dumps({"devices": devices, "total": total}).encode()
+
+        return self._pages.get(("inventory", kinds, offset, limit), build)
 
     def monitoring_page(
         self,
@@ -266,6 +336,13 @@ class Tenant:
             if site is not None:
                 site["associated_device_count"] += 1
         return device
+
+    def _inventory_records(self, kinds: frozenset[str] | None) -> list[Device]:
+        if kinds is None or kinds == frozenset(KINDS):
+            return self._inventory
+        return self._view(
+            ("inventory", kinds), lambda: _of_kinds(self._inventory, kinds)
+        )
 
     def _view(
         self, key: tuple[Any, ...], build: Callable[[], list[Device]]
