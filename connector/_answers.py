@@ -22,28 +22,33 @@ from connector.errors import (
     UpstreamError,
 )
 
-__all__ = ["json_object", "parse_grant", "token_grant"]
+__all__ = ["check_success", "json_object", "parse_grant", "token_grant"]
 
 
-def json_object(
+def json_object(reply: Reply, endpoint: str, shown: str) -> dict[str, Any]:
+    """The JSON object in a 2xx answer's body, or ``MalformedResponse``."""
+    document = json_or_none(reply.body)
+    if not isinstance(document, dict):
+        problem = "is not a JSON object" if document is not None else "is not JSON"
+        raise MalformedResponse(
+            endpoint=endpoint,
+            field=None,
+            problem=f"the body {problem}",
+            status=reply.status,
+            method="GET",
+            url=shown,
+        )
+    return document
+
+
+def check_success(
     reply: Reply, endpoint: str, shown: str, secrets: Iterable[str], attempts: int
-) -> dict[str, Any]:
-    """The JSON object of a GET's final answer, or the error that answer means."""
+) -> None:
+    """Return when a GET's final answer is a 2xx; else raise the error it means."""
     status = reply.status
-    # Success: a JSON object, or MalformedResponse.
+    # Success: the caller reads the body.
     if 200 <= status < 300:
-        document = json_or_none(reply.body)
-        if not isinstance(document, dict):
-            problem = "is not a JSON object" if document is not None else "is not JSON"
-            raise MalformedResponse(
-                endpoint=endpoint,
-                field=None,
-                problem=f"the body {problem}",
-                status=status,
-                method="GET",
-                url=shown,
-            )
-        return document
+        return
     said = server_message(reply, secrets)
     # 403: the API client's application type or role does not cover this.
     if status == 403:

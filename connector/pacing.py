@@ -14,17 +14,26 @@ loop:
    fixed server window sees more than ``burst``, whatever the latency. ``burst``
    is ceil(rate) (7 by default), lowered to ``per_second_limit`` when given and
    to the server's ``X-RateLimit-Limit-second`` once seen;
-3. the server's word: when ``X-RateLimit-Remaining-second`` says 0 (someone else
-   may share the account), nothing is sent until that server window has surely
-   ended; on 429, every request for the client id waits (``Retry-After`` when
-   sent, else until the window ends) plus jitter. ``X-RateLimit-Remaining-day``
-   of 0 raises ``DailyBudgetExhausted`` before any further I/O until 00:00 UTC.
+3. the server's word. ``X-RateLimit-Remaining-second`` is a budget for the
+   server's current window: a response saying ``r`` calls remain, for a request
+   sent at ``t`` and answered within half a second, leaves ``r`` minus the calls
+   sent after ``t`` for the rest of that window. Once that is spent (a request that arrived late and spilled into
+   the next window, or someone else sharing the account), nothing is sent until
+   the window has surely ended. A 429 for the per-second budget holds every call
+   for the client id just as long: until that window ends, not a whole
+   ``Retry-After`` second plus jitter. Any other 429 waits for ``Retry-After``
+   (or a window) plus growing jitter. ``X-RateLimit-Remaining-day`` of 0 raises
+   ``DailyBudgetExhausted`` before any further I/O until 00:00 UTC.
 
 The server window that holds a request ends at most one second after the
 request arrived, and it arrived before its response was received. So the end of
 the current window is bounded by "receive time of the first response seen in
 this window + 1 s"; a new window is recognised when the remaining count does not
 go down (or more than a second has passed).
+
+The guard's margin (7 calls per 7/6.8 s, not per second) makes its bursts drift
+against the server's windows by about 0.03 s a window, so about one window in
+35 gets none: that is how 6.8/s comes out of bursts of 7.
 
 Time is injected: ``now`` (aware UTC datetime) and ``sleep`` (awaitable), so tests
 move a fake clock. The ``AsyncLimiter`` runs on the loop's own clock; tests that
@@ -73,6 +82,7 @@ DEFAULT_PER_SECOND_LIMIT = 7
 WINDOW_MARGIN = 0.02
 _WINDOW = 1.0
 _EPSILON = 1e-6
+_FRESH_REPORT = 0.5 * _WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +187,8 @@ class Pacer:
         self._hold_until = 0.0
         self._window_anchor: float | None = None
         self._last_remaining: int | None = None
+        # (send time, remaining) reported in the current server window.
+        self._window_reports: list[tuple[float, int]] = []
         self.limit_day: int | None = None
         self.remaining_day: int | None = None
         self._day_resets_at: datetime | None = None
@@ -206,10 +218,11 @@ class Pacer:
         """No more than ``burst`` calls are sent in any span of this many seconds."""
         return max(_WINDOW + WINDOW_MARGIN, self.burst / self.rate_per_second)
 
-    async def acquire(self, *, max_wait: float = math.inf) -> None:
-        """Wait until one more call may be sent.
+    async def acquire(self, *, max_wait: float = math.inf) -> float:
+        """Wait until one more call may be sent; return the send time (seconds).
 
-        Raises ``DailyBudgetExhausted`` while the day's budget is spent, and
+        Pass the send time to :meth:`observe` with the response's headers. Raises
+        ``DailyBudgetExhausted`` while the day's budget is spent, and
         ``RateLimited`` when a 429 asked every call to wait longer than
         ``max_wait`` seconds.
         """
@@ -230,7 +243,9 @@ class Pacer:
                 break
             await self._sleep(wait)
             self.check_daily_budget()
-        self._sent.append(self._seconds())
+        sent = self._seconds()
+        self._sent.append(sent)
+        return sent
 
     def check_daily_budget(self) -> None:
         """Raise ``DailyBudgetExhausted`` while the server said none is left today."""
@@ -244,14 +259,20 @@ class Pacer:
             client_id=self.client_id, reset_at=self._day_resets_at, limit=self.limit_day
         )
 
-    def observe(self, headers: Mapping[str, str]) -> RateHeaders:
-        """Learn from a response's rate-limit headers (any status)."""
+    def observe(
+        self, headers: Mapping[str, str], *, sent_at: float | None = None
+    ) -> RateHeaders:
+        """Learn from a response's rate-limit headers (any status).
+
+        ``sent_at``, the value :meth:`acquire` returned for the request, lets the
+        remaining count budget the rest of the server's window.
+        """
         rates = parse_rate_headers(headers)
         received = self._seconds()
         if rates.limit_second is not None:
             self._server_limit = rates.limit_second
         if rates.remaining_second is not None:
-            self._observe_second(rates.remaining_second, received)
+            self._observe_second(rates.remaining_second, received, sent_at)
         if rates.remaining_day is not None:
             self._observe_day(rates)
         return rates
@@ -269,11 +290,21 @@ class Pacer:
             self.check_daily_budget()
         now = self._now()
         retry_after = parse_retry_after(_header(headers, "retry-after"), now)
-        if retry_after is not None:
-            floor = retry_after
+        if _second_spent(rates, retry_after):
+            # The window that refused this call ends within a second of now (and
+            # within Retry-After, when sent): wait for that, not for a jittered
+            # second or more. Any longer hold already set stays.
+            ends = _WINDOW + _EPSILON
+            if retry_after is not None:
+                ends = min(ends, retry_after)
+            floor = max(ends, self._hold_until - now.timestamp())
+            delay = floor + self._jitter(0.0, min(0.2, 0.025 * (2**attempt)))
         else:
-            floor = max(self._hold_until - now.timestamp(), _WINDOW)
-        delay = floor + self._jitter(0.0, min(4.0, 0.25 * (2**attempt)))
+            if retry_after is not None:
+                floor = retry_after
+            else:
+                floor = max(self._hold_until - now.timestamp(), _WINDOW)
+            delay = floor + self._jitter(0.0, min(4.0, 0.25 * (2**attempt)))
         self._hold_until = max(self._hold_until, now.timestamp() + delay)
         logger.info(
             "429 for client id %s: holding its requests for %.2f s (attempt %d)",
@@ -287,11 +318,29 @@ class Pacer:
         span = self.span
         while self._sent and self._sent[0] <= now - span:
             self._sent.popleft()
-        if len(self._sent) < self.burst:
-            return 0.0
-        return self._sent[-self.burst] + span - now
+        wait = 0.0
+        if len(self._sent) >= self.burst:
+            wait = self._sent[-self.burst] + span - now
+        return max(wait, self._budget_wait(now))
 
-    def _observe_second(self, remaining: int, received: float) -> None:
+    def _budget_wait(self, now: float) -> float:
+        """Until the server's window surely ends, if its reported budget is spent."""
+        anchor = self._window_anchor
+        if anchor is None or not self._window_reports:
+            return 0.0
+        ends = anchor + _WINDOW + _EPSILON
+        if now >= ends:
+            self._window_reports.clear()
+            return 0.0
+        left = min(
+            remaining - sum(1 for sent in self._sent if sent > sent_at)
+            for sent_at, remaining in self._window_reports
+        )
+        return ends - now if left <= 0 else 0.0
+
+    def _observe_second(
+        self, remaining: int, received: float, sent_at: float | None
+    ) -> None:
         anchor, last = self._window_anchor, self._last_remaining
         # A count that does not go down, or an anchor over a second old, means
         # this response belongs to a newer window than the anchor's.
@@ -302,7 +351,12 @@ class Pacer:
             or received >= anchor + _WINDOW
         ):
             self._window_anchor = anchor = received
+            self._window_reports.clear()
         self._last_remaining = remaining
+        # A slow answer (or one read late) says little about which window the
+        # calls sent since then fall in; only quick ones budget the window.
+        if sent_at is not None and received - sent_at <= _FRESH_REPORT:
+            self._window_reports.append((sent_at, remaining))
         if remaining == 0:
             self._hold_until = max(self._hold_until, anchor + _WINDOW + _EPSILON)
             logger.debug(
@@ -366,6 +420,15 @@ def shared_pacer(
             pacer.rate_per_second,
         )
     return pacer
+
+
+def _second_spent(rates: RateHeaders, retry_after: float | None) -> bool:
+    """Whether a 429 is about the per-second window (not the day, not unknown)."""
+    return (
+        rates.remaining_second == 0
+        and rates.remaining_day != 0
+        and (retry_after is None or retry_after <= _WINDOW)
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -157,6 +157,93 @@ async def test_a_count_that_goes_up_starts_a_new_window(time: FakeTime) -> None:
     assert elapsed(time) == pytest.approx(1.9, abs=1e-3)
 
 
+async def test_acquire_returns_the_send_time(time: FakeTime) -> None:
+    paced = pacer(time)
+    time.clock.advance(2.5)
+
+    sent = await paced.acquire()
+
+    assert sent == time.now().timestamp()
+
+
+async def test_a_call_that_spilled_into_the_next_window_shrinks_its_budget(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+    sent = [await paced.acquire() for _ in range(7)]
+    time.clock.advance(0.1)
+    for remaining, sent_at in zip(range(6, 1, -1), sent, strict=False):
+        paced.observe({"X-RateLimit-Remaining-second": str(remaining)}, sent_at=sent_at)
+    time.clock.advance(0.2)  # the last two arrived after the server's window turned
+    for remaining, sent_at in zip((6, 5), sent[5:], strict=True):
+        paced.observe({"X-RateLimit-Remaining-second": str(remaining)}, sent_at=sent_at)
+    time.clock.set(START + timedelta(seconds=paced.span))
+
+    moments = await send_times(time, paced, 7)
+
+    assert moments[:5] == [pytest.approx(paced.span)] * 5
+    assert moments[5:] == [pytest.approx(1.3, abs=1e-3)] * 2
+
+
+async def test_a_slow_answer_does_not_budget_the_window(time: FakeTime) -> None:
+    paced = pacer(time)
+    sent_at = await paced.acquire()
+    time.clock.advance(0.8)  # answered (or read) late
+    paced.observe({"X-RateLimit-Remaining-second": "1"}, sent_at=sent_at)
+
+    moments = await send_times(time, paced, 6)
+
+    assert moments == [pytest.approx(0.8)] * 6
+
+
+async def test_a_budget_report_is_forgotten_once_its_window_surely_ended(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+    sent_at = await paced.acquire()
+    paced.observe({"X-RateLimit-Remaining-second": "1"}, sent_at=sent_at)
+    await paced.acquire()
+    time.clock.advance(1.5)
+
+    moments = await send_times(time, paced, 5)
+
+    assert moments == [pytest.approx(1.5)] * 5
+
+
+async def test_a_per_second_429_holds_calls_only_until_that_window_ends(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+    refusal = {"Retry-After": "1", "X-RateLimit-Remaining-second": "0"}
+    paced.observe(refusal)
+
+    delay = paced.back_off(refusal, 0)
+    await paced.acquire()
+
+    assert delay == pytest.approx(1.0)
+    assert elapsed(time) == pytest.approx(1.0, abs=1e-3)
+
+
+async def test_a_repeated_per_second_429_adds_little_jitter() -> None:
+    time = FakeTime(FakeClock(start=START, frozen=True))
+    paced = Pacer(
+        "client-a",
+        rate_per_second=1000.0,
+        now=time.now,
+        sleep=time.sleep,
+        jitter=lambda low, high: high,
+    )
+    refusal = {"X-RateLimit-Remaining-second": "0"}
+    delays = []
+
+    for attempt in range(6):
+        delays.append(paced.back_off(refusal, attempt))
+        await paced.acquire()  # waits out the hold, as the retry would
+
+    assert delays == sorted(delays)
+    assert 1.0 < delays[0] < delays[-1] <= 1.21
+
+
 async def test_a_429_holds_every_call_for_the_client_until_retry_after(
     time: FakeTime,
 ) -> None:
