@@ -79,7 +79,7 @@ from connector.pacing import (
     backoff_delay,
     shared_pacer,
 )
-from connector.tokens import MemoryTokenStore, TokenStore
+from connector.tokens import MemoryTokenStore, StoredTokens, TokenStore
 
 __all__ = ["CentralClient", "ClientStats"]
 
@@ -369,14 +369,13 @@ class CentralClient:
 
     async def _get_authorised(self, url: URL, shown: str) -> Reply:
         await self._ensure_open()
-        tokens = await self._auth.token()
-        reply = await self._get_with_retries(url, shown, tokens.access_token)
+        reply, used = await self._get_with_retries(url, shown)
         if reply.status != 401:
             return reply
 
         self._counters.unauthorized += 1
-        tokens = await self._auth.after_unauthorized(tokens)
-        reply = await self._get_with_retries(url, shown, tokens.access_token)
+        await self._auth.after_unauthorized(used)
+        reply, _ = await self._get_with_retries(url, shown)
         if reply.status == 401:
             self._counters.unauthorized += 1
             raise InvalidCredentials(
@@ -389,10 +388,20 @@ class CentralClient:
             )
         return reply
 
-    async def _get_with_retries(self, url: URL, shown: str, token: SecretStr) -> Reply:
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+    async def _get_with_retries(
+        self, url: URL, shown: str
+    ) -> tuple[Reply, StoredTokens]:
+        """GET with bounded retries; returns the reply and the pair it carried.
+
+        Every attempt takes the current pair afresh: a retry that waited out a
+        5xx or a 429 while another request refreshed must not replay the pair
+        that refresh rotated away.
+        """
         failures = limited = 0
         while True:
+            tokens = await self._auth.token()
+            bearer = tokens.access_token.get_secret_value()
+            headers = {"Authorization": f"Bearer {bearer}"}
             try:
                 reply = await self._send("GET", url, shown, headers=headers)
             except SendFailed as failure:
@@ -412,7 +421,7 @@ class CentralClient:
                     failures, shown, f"status {reply.status}"
                 )
                 continue
-            return reply
+            return reply, tokens
 
     async def _back_off_after_failure(
         self, failures: int, shown: str, what: str

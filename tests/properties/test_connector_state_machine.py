@@ -72,13 +72,6 @@ START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 CLUSTER = "US-2"
 READS = ["sites", "inventory", "aps", "switches", "gateways"]
 
-# TODO(connector/client.py: re-read the current pair before every attempt, not
-# once per call): a GET retried after a 5xx, a 429 or a broken connection still
-# carries the token it started with, even when a refresh replaced it meanwhile.
-# test_a_retry_after_a_refresh_carries_the_new_token pins it; when that test
-# passes, set this to False so the machine holds retries to the invariant too.
-TOLERATE_STALE_RETRIES = True
-
 
 @dataclass
 class Issued:
@@ -380,9 +373,7 @@ class ConnectorAndFake(RuleBasedStateMachine):
 
     @invariant()
     def no_request_replays_a_token_the_connector_replaced(self) -> None:
-        stale = list(self.watch.stale)
-        if not TOLERATE_STALE_RETRIES:
-            stale += self.watch.stale_retries
+        stale = [*self.watch.stale, *self.watch.stale_retries]
         assert not stale, (
             "requests went out with an access token the connector had already "
             f"replaced: {stale}"
@@ -460,12 +451,6 @@ def test_a_rotation_elsewhere_costs_one_request_and_asks_for_a_fresh_pair(
     assert machine.watch.stale == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connector/client.py _get_authorised() takes the pair once and "
-    "_get_with_retries() reuses it for every retry, so a GET retried after a 5xx "
-    "goes out with a token the connector's own refresh already replaced",
-)
 def test_a_retry_after_a_refresh_carries_the_new_token(
     machine: ConnectorAndFake,
 ) -> None:
