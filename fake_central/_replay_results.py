@@ -257,6 +257,10 @@ def print_table(results: Sequence[ScenarioResult]) -> None:
             )
     failed = sum(not r.passed for r in results)
     gaps = sum(r.verdict == "known gap" for r in results)
-    verdict = "[green]all passed[/]" if not failed else f"[bold red]{failed} failed[/]"
+    colour = "green" if not failed else "bold red"
     noted = f" ({gaps} showing a known gap)" if gaps else ""
-    console.print(f"{len(results)} scenarios, {verdict}{noted}.")
+    # The closing line has the plain "N passed, N failed" shape CI tools read.
+    console.print(
+        f"scenarios: [{colour}]{len(results) - failed} passed, {failed} failed[/]"
+        f"{noted}"
+    )
