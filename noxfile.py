@@ -1,5 +1,8 @@
 """Developer and CI sessions.
 
+Every session builds its virtualenv from the interpreter that runs nox (Python
+3.11 or newer), so a fresh machine needs nothing but ``pip install nox``.
+
 ``nox`` with no arguments runs what CI runs: lint, typecheck, tests, the contract
 checks and the QA scenarios. ``nox -s demo`` runs the main job on the embedded
 default (the fake gateway plus the connector); ``nox -s bench`` measures.
@@ -15,7 +18,6 @@ nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "scenarios"]
 nox.options.default_venv_backend = "virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = "3.11"
 SOURCES = ["connector", "fake_central", "tests", "tools", "noxfile.py"]
 
 
@@ -23,7 +25,7 @@ def _install(session: nox.Session, extras: str = "test") -> None:
     session.install("-e", f".[{extras}]")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check."""
     session.install("ruff>=0.6")
@@ -31,14 +33,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *SOURCES, *_optional_dirs())
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on both packages."""
     _install(session, "dev")
     session.run("mypy")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def tests(session: nox.Session) -> None:
     """The unit and integration suite (no long property profiles)."""
     _install(session)
@@ -47,14 +49,14 @@ def tests(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def contracts(session: nox.Session) -> None:
     """Contract checks: OpenAPI validity, provider, consumer and cassettes."""
     _install(session)
     session.run("pytest", "tests/contracts", "--record-mode=none", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def record(session: nox.Session) -> None:
     """Re-record the contract cassettes: against the fake, or Central with --live.
 
@@ -76,7 +78,7 @@ def record(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def scenarios(session: nox.Session) -> None:
     """Replay every QA scenario in contracts/scenarios against the fake."""
     _install(session)
@@ -89,14 +91,14 @@ def _optional_dirs() -> list[str]:
     return [name for name in ("benchmarks", "qa") if Path(name).is_dir()]
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def demo(session: nox.Session) -> None:
     """The main job on the embedded default: fake gateway, then test, sync, show."""
-    _install(session, "test")
+    session.install("-e", ".")
     session.run("python", "tools/demo.py", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def bench(session: nox.Session) -> None:
     """Run every benchmark; print one table and write BENCHMARKS.md.
 
