@@ -6,8 +6,10 @@ Usage: ``python -m benchmarks.connector_read --credentials FILE --port N
 The counterpart of ``pycentral_read`` for benchmark 5, run in its own process the
 same way. It opens one ``CentralClient`` (paced at 10,000/s: the fake's rate limit
 is off) and reads both lists as the sync does: the first page of each gives the
-total, then every remaining page is requested at once, 1,000 items a page. Pages
-are parsed into the connector's models and counted, not stored. It prints one JSON
+total, then every remaining page is requested at once, 1,000 items a page. Each
+page is parsed by the call the sync itself makes (``list_sites`` into models,
+``list_inventory_records`` into validated dicts of the fields the sync stores)
+and turned into the sync's store rows, then counted, not stored. It prints one JSON
 line: items read, requests made, and the wall and CPU time from opening the client
 to the last page.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from benchmarks.connect import UNPACED_RATE, client_for
 from connector import CentralClient
+from connector.sync import inventory_rows, site_rows
 
 LIMIT = 1000
 
@@ -45,11 +48,13 @@ async def read_list(fetch: Fetch) -> tuple[int, int]:
 async def read_everything(client: CentralClient) -> dict[str, int]:
     async def sites(offset: int) -> tuple[int, int | None]:
         page = await client.list_sites(offset=offset, limit=LIMIT)
-        return len(page.sites), page.total
+        return len(site_rows(page)), page.total
 
     async def devices(offset: int) -> tuple[int, int | None]:
-        page = await client.list_inventory(offset=offset, limit=LIMIT, sku_type="all")
-        return len(page.devices), page.total
+        page = await client.list_inventory_records(
+            offset=offset, limit=LIMIT, sku_type="all"
+        )
+        return len(inventory_rows(page)), page["total"]
 
     (site_count, site_pages), (device_count, device_pages) = await asyncio.gather(
         read_list(sites), read_list(devices)

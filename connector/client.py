@@ -63,12 +63,15 @@ from connector.errors import (
     ReadOnlyViolation,
 )
 from connector.models import (
+    INVENTORY_RECORDS,
     MONITORING_ENDPOINTS,
     InventoryPage,
+    InventoryRecordsPage,
     MonitoringPage,
     SitesPage,
     parse_monitoring_json,
     parse_page_json,
+    parse_records_json,
 )
 from connector.pacing import (
     DEFAULT_RATE_PER_SECOND,
@@ -290,19 +293,38 @@ class CentralClient:
         self, offset: int = 0, limit: int = 1000, sku_type: str = "all"
     ) -> InventoryPage:
         """One page of ``GET /platform/device_inventory/v1/devices``."""
-        _check_page(offset, limit)
-        params: dict[str, str | int] = {
-            "offset": offset,
-            "limit": limit,
-            "sku_type": sku_type,
-        }
-        reply, shown = await self._get_ok(INVENTORY_PATH, params)
+        reply, shown = await self._get_inventory(offset, limit, sku_type)
         return parse_page_json(
             InventoryPage,
             reply.body,
             endpoint=INVENTORY_PATH,
             **_exchange(reply, shown),
         )
+
+    async def list_inventory_records(
+        self, offset: int = 0, limit: int = 1000, sku_type: str = "all"
+    ) -> InventoryRecordsPage:
+        """The same page as :meth:`list_inventory`, as plain dicts of the fields a
+        sync stores (``InventoryRecord``); what the sync reads.
+        """
+        reply, shown = await self._get_inventory(offset, limit, sku_type)
+        return parse_records_json(
+            INVENTORY_RECORDS,
+            reply.body,
+            endpoint=INVENTORY_PATH,
+            **_exchange(reply, shown),
+        )
+
+    async def _get_inventory(
+        self, offset: int, limit: int, sku_type: str
+    ) -> tuple[Reply, str]:
+        _check_page(offset, limit)
+        params: dict[str, str | int] = {
+            "offset": offset,
+            "limit": limit,
+            "sku_type": sku_type,
+        }
+        return await self._get_ok(INVENTORY_PATH, params)
 
     async def list_monitoring(
         self, kind: str, offset: int = 0, limit: int = 1000

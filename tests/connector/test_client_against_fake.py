@@ -32,6 +32,7 @@ from fake_central import AppInfo, FakeCentral, FakeClock, Tenant
 pytestmark = pytest.mark.usefixtures("tenant")
 
 SITES = "/central/v2/sites"
+INVENTORY = "/platform/device_inventory/v1/devices"
 TOKEN = "/oauth2/token"
 LIMITED = {
     "kind": "status",
@@ -75,6 +76,27 @@ async def test_sites_inventory_and_monitoring_read_over_verified_tls(
     }
     assert switches.kind == "switches"
     assert {entry.cluster for entry in fake.journal} == {"US-2"}
+
+
+async def test_inventory_records_hold_the_same_devices_as_the_models(
+    make_client: ClientFactory,
+) -> None:
+    async with make_client() as client:
+        models = await client.list_inventory(offset=0, limit=1000)
+        records = await client.list_inventory_records(offset=0, limit=1000)
+
+    assert records["total"] == models.total
+    assert records["devices"] == [
+        {
+            "serial": d.serial,
+            "macaddr": d.macaddr,
+            "model": d.model,
+            "device_type": d.device_type,
+            "aruba_part_no": d.aruba_part_no,
+            "customer_id": d.customer_id,
+        }
+        for d in models.devices
+    ]
 
 
 async def test_get_json_returns_the_json_object(make_client: ClientFactory) -> None:
@@ -451,6 +473,38 @@ async def test_a_malformed_answer_names_endpoint_and_field(
     assert caught.value.endpoint == SITES
     assert caught.value.field == field
     assert "maintenance" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {"devices": [{"serial": "CNABC12345", "model": "maintenance"}], "total": 1},
+            "devices[0].macaddr",
+        ),
+        ({"devices": [{"serial": 7}], "total": 1}, "devices[0].serial"),
+        ("<html>maintenance</html>", None),
+        (["maintenance"], None),
+    ],
+    ids=["missing-field", "wrong-type", "not-json", "not-an-object"],
+)
+async def test_a_malformed_inventory_page_fails_the_records_read_as_the_models_read(
+    make_client: ClientFactory, fake: FakeCentral, body: Any, field: str | None
+) -> None:
+    arm(fake, INVENTORY, {"kind": "status", "status": 200, "body": body}, next=2)
+
+    async with make_client() as client:
+        with pytest.raises(MalformedResponse) as as_models:
+            await client.list_inventory()
+        with pytest.raises(MalformedResponse) as as_records:
+            await client.list_inventory_records()
+
+    for caught in (as_models, as_records):
+        assert caught.value.endpoint == INVENTORY
+        assert caught.value.field == field
+        assert "maintenance" not in str(caught.value)
+        assert "CNABC12345" not in str(caught.value)
+    assert str(as_records.value) == str(as_models.value)
 
 
 # --- read-only -------------------------------------------------------------------

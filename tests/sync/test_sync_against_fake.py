@@ -18,9 +18,9 @@ from sync_support import (
 
 from connector import CentralClient
 from connector.errors import PermissionDenied
-from connector.models import InventoryPage
-from connector.store import SnapshotWriter, Store
-from connector.sync import device_kind, sync_tenant
+from connector.models import INVENTORY_RECORDS, InventoryRecordsPage
+from connector.store import InventoryRow, SnapshotWriter, Store
+from connector.sync import device_kind, inventory_rows, sync_tenant
 from fake_central import AppInfo, FakeCentral, Tenant
 
 
@@ -109,6 +109,35 @@ async def test_device_types_compare_case_insensitively(
 )
 def test_device_kinds_ignore_case_and_spaces(device_type: str, kind: str) -> None:
     assert device_kind(device_type) == kind
+
+
+def test_inventory_rows_carry_each_devices_kind_and_lower_cased_type() -> None:
+    device = {
+        "serial": "CNABC12345",
+        "macaddr": "aa:bb:cc:dd:ee:ff",
+        "model": "AP-515",
+        "aruba_part_no": "Q9H62A",
+        "customer_id": "c1",
+        "imei": None,
+    }
+    types = ["IAP", " Switch ", "controller", "vgw", "iap"]
+    page = INVENTORY_RECORDS.validate_python(
+        {"devices": [{**device, "device_type": t} for t in types], "total": 5}
+    )
+
+    rows = inventory_rows(page)
+
+    assert all(type(row) is InventoryRow for row in rows)
+    assert [(row.kind, row.device_type) for row in rows] == [
+        ("ap", "iap"),
+        ("switch", "switch"),
+        ("gateway", "controller"),
+        ("other", "vgw"),
+        ("ap", "iap"),
+    ]
+    assert rows[0] == InventoryRow(
+        "CNABC12345", "ap", "iap", "AP-515", "aa:bb:cc:dd:ee:ff", "Q9H62A"
+    )
 
 
 async def test_sites_removed_from_central_are_marked_gone_and_keep_their_mapping(
@@ -210,8 +239,8 @@ async def test_a_total_that_changes_mid_sync_marks_the_snapshot_partial(
         def __getattr__(self, name: str) -> Any:
             return getattr(client, name)
 
-        async def list_inventory(self, **kwargs: Any) -> InventoryPage:
-            page = await client.list_inventory(**kwargs)
+        async def list_inventory_records(self, **kwargs: Any) -> InventoryRecordsPage:
+            page = await client.list_inventory_records(**kwargs)
             if kwargs["offset"] == 0:
                 tenant.add_devices(7, "aps")
             return page
