@@ -1,8 +1,9 @@
 """A closed-loop HTTP load generator: N workers, each one request at a time.
 
 The same client drives every server it is compared on. Only responses completed
-inside the measurement window are counted (not those of the warm-up); the measurement window is fixed in time, so the run stops
-by itself whatever the server does, and each request has its own timeout.
+inside the measurement window are counted (not those of the warm-up); the
+measurement window is fixed in time, so the run stops by itself whatever the
+server does, and each request has its own timeout.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Both servers run in their own child process on loopback over plain http; the load
 generator (this process) is the same for both: ``WORKERS`` concurrent loops, each
 sending one authorised ``GET /central/v2/sites`` page request at a time for a fixed
-window. The fake has its rate limit off (and its reported budgets raised). The bare handler answers with the very bytes
-of a page the fake served, encoded once (the fake caches its encodings as well). The
-two servers take turns (bare, fake, bare, fake, ...) so that a slow patch of the
-machine hits both alike.
+window. The fake has its rate limit off (and its reported budgets raised). The bare
+handler answers with the very bytes of a page the fake served, encoded once (the
+fake caches its encodings as well). The two servers take turns (bare, fake, bare,
+fake, ...) so that a slow patch of the machine hits both alike.
 
 On two cores the one-process client can be the bottleneck, which pulls the two rates
 together. The server CPU each page costs (from /proc, per server process) does not

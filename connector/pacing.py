@@ -17,13 +17,14 @@ loop:
 3. the server's word. ``X-RateLimit-Remaining-second`` is a budget for the
    server's current window: a response saying ``r`` calls remain, for a request
    sent at ``t`` and answered within half a second, leaves ``r`` minus the calls
-   sent after ``t`` for the rest of that window. Once that is spent (a request that arrived late and spilled into
-   the next window, or someone else sharing the account), nothing is sent until
-   the window has surely ended. A 429 for the per-second budget holds every call
-   for the client id just as long: until that window ends, not a whole
-   ``Retry-After`` second plus jitter. Any other 429 waits for ``Retry-After``
-   (or a window) plus growing jitter. ``X-RateLimit-Remaining-day`` of 0 raises
-   ``DailyBudgetExhausted`` before any further I/O until 00:00 UTC.
+   sent after ``t`` for the rest of that window. Once that is spent (a request
+   that arrived late and spilled into the next window, or someone else sharing
+   the account), nothing is sent until the window has surely ended. A 429 for
+   the per-second budget holds every call for the client id just as long: until
+   that window ends, not a whole ``Retry-After`` second plus jitter. Any other
+   429 waits for ``Retry-After`` (or a window) plus growing jitter.
+   ``X-RateLimit-Remaining-day`` of 0 raises ``DailyBudgetExhausted`` before any
+   further I/O until 00:00 UTC.
 
 The server window that holds a request ends at most one second after the
 request arrived, and it arrived before its response was received. So the end of

@@ -2,8 +2,9 @@
 
 Each model is walked next to the 200 body of the operation it reads (see
 ``contract_compat``), and so are the TypedDicts the sync reads the inventory into
-(``InventoryRecordsPage``, ``InventoryRecord``), through their ``TypeAdapter``. A failure names the field and what the contract allows that the
-model refuses, or a field the model requires that the contract never promised.
+(``InventoryRecordsPage``, ``InventoryRecord``), through their ``TypeAdapter``.
+A failure names the field and what the contract allows that the model refuses,
+or a field the model requires that the contract never promised.
 """
 
 from __future__ import annotations
