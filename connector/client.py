@@ -278,12 +278,7 @@ class CentralClient:
 
     async def list_sites(self, offset: int = 0, limit: int = 1000) -> SitesPage:
         """One page of ``GET /central/v2/sites`` (``limit`` at most 1000)."""
-        _check_page(offset, limit)
-        params: dict[str, str | int] = {
-            "offset": offset,
-            "limit": limit,
-            "calculate_total": "true",
-        }
+        params = _page_params(offset, limit, calculate_total="true")
         reply, shown = await self._get_ok(SITES_PATH, params)
         return parse_page_json(
             SitesPage, reply.body, endpoint=SITES_PATH, **_exchange(reply, shown)
@@ -318,12 +313,7 @@ class CentralClient:
     async def _get_inventory(
         self, offset: int, limit: int, sku_type: str
     ) -> tuple[Reply, str]:
-        _check_page(offset, limit)
-        params: dict[str, str | int] = {
-            "offset": offset,
-            "limit": limit,
-            "sku_type": sku_type,
-        }
+        params = _page_params(offset, limit, sku_type=sku_type)
         return await self._get_ok(INVENTORY_PATH, params)
 
     async def list_monitoring(
@@ -334,13 +324,8 @@ class CentralClient:
             raise ValueError(
                 f"kind must be one of {sorted(MONITORING_ENDPOINTS)}, not {kind!r}"
             )
-        _check_page(offset, limit)
         path = MONITORING_ENDPOINTS[kind][0]
-        params: dict[str, str | int] = {
-            "offset": offset,
-            "limit": limit,
-            "calculate_total": "true",
-        }
+        params = _page_params(offset, limit, calculate_total="true")
         reply, shown = await self._get_ok(path, params)
         return parse_monitoring_json(
             kind, reply.body, endpoint=path, **_exchange(reply, shown)
@@ -588,6 +573,12 @@ class CentralClient:
 def _exchange(reply: Reply, shown: str) -> dict[str, Any]:
     """What a ``MalformedResponse`` about the whole body names."""
     return {"status": reply.status, "method": "GET", "url": shown}
+
+
+def _page_params(offset: int, limit: int, **extra: str) -> dict[str, str | int]:
+    """The query of one page, after checking ``offset`` and ``limit``."""
+    _check_page(offset, limit)
+    return {"offset": offset, "limit": limit, **extra}
 
 
 def _check_page(offset: int, limit: int) -> None:
