@@ -30,6 +30,7 @@ from connector.credentials import Credentials
 from connector.tokens import (
     JsonFileTokenStore,
     MemoryTokenStore,
+    RecentCallsStore,
     SqliteTokenStore,
     StoredTokens,
     TokenStore,
@@ -41,6 +42,7 @@ __all__ = [
     "Credentials",
     "JsonFileTokenStore",
     "MemoryTokenStore",
+    "RecentCallsStore",
     "SqliteTokenStore",
     "StoredTokens",
     "TokenStore",

@@ -61,6 +61,7 @@ from connector.errors import (
     InvalidCredentials,
     RateLimited,
     ReadOnlyViolation,
+    TokenStoreError,
 )
 from connector.models import (
     INVENTORY_RECORDS,
@@ -82,7 +83,12 @@ from connector.pacing import (
     backoff_delay,
     shared_pacer,
 )
-from connector.tokens import MemoryTokenStore, StoredTokens, TokenStore
+from connector.tokens import (
+    MemoryTokenStore,
+    RecentCallsStore,
+    StoredTokens,
+    TokenStore,
+)
 
 __all__ = ["CentralClient", "ClientStats"]
 
@@ -220,12 +226,17 @@ class CentralClient:
         await self.close()
 
     async def open(self) -> None:
-        """Create the session and join the client id's pacer (idempotent)."""
+        """Create the session and join the client id's pacer (idempotent).
+
+        When the store keeps recent calls (``RecentCallsStore``), the pacer
+        counts the ones an earlier process saved, so back-to-back runs stay
+        inside the per-second window together.
+        """
         if self._closed:
             raise RuntimeError("this CentralClient is closed; create a new one")
         if self._session is not None:
             return
-        self._pacer = shared_pacer(
+        self._pacer = pacer = shared_pacer(
             self.credentials.client_id,
             rate_per_second=self._rate,
             per_second_limit=self._per_second_limit,
@@ -233,6 +244,11 @@ class CentralClient:
             sleep=self._sleep,
             jitter=self._jitter,
         )
+        if isinstance(self.store, RecentCallsStore):
+            saved = await asyncio.to_thread(
+                self.store.load_recent_calls, self.credentials.client_id
+            )
+            pacer.remember(saved)
         connector = aiohttp.TCPConnector(
             ssl=self._ssl,
             resolver=GatewayResolver(self._host, self._connect_to),
@@ -250,11 +266,28 @@ class CentralClient:
         )
 
     async def close(self) -> None:
-        """Close the session (idempotent)."""
+        """Close the session and save the pacer's recent calls (idempotent)."""
         self._closed = True
         session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        if session is None:
+            return
+        await session.close()
+        await self._save_recent_calls()
+
+    async def _save_recent_calls(self) -> None:
+        pacer = self._pacer
+        if pacer is None or not isinstance(self.store, RecentCallsStore):
+            return
+        recent = pacer.recent_calls()
+        if not recent:
+            return
+        try:
+            await asyncio.to_thread(
+                self.store.save_recent_calls, self.credentials.client_id, recent
+            )
+        except TokenStoreError as exc:
+            # Only pacing advice is lost: the next process may meet one 429.
+            logger.warning("could not save the recent calls: %s", exc)
 
     @property
     def stats(self) -> ClientStats:
@@ -528,9 +561,13 @@ class CentralClient:
                 body = await response.read()
                 reply = Reply(response.status, response.headers, body)
         except (aiohttp.ClientError, TimeoutError) as exc:
+            pacer.abandon(sent_at)
             failure = translate(exc, method, shown, self._timeout)
             logger.info("%s %s failed: %s", method, shown, failure.error.message)
             raise failure from exc
+        except BaseException:
+            pacer.abandon(sent_at)  # cancelled: let another call probe
+            raise
 
         pacer.observe(reply.headers, sent_at=sent_at)
         logger.info(

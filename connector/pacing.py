@@ -26,6 +26,23 @@ loop:
    ``X-RateLimit-Remaining-day`` of 0 raises ``DailyBudgetExhausted`` before any
    further I/O until 00:00 UTC.
 
+Two more habits keep a fresh start inside the window:
+
+* **Probe first.** Until an answer has reported the server's window
+  (``X-RateLimit-Remaining-second``), one call is in flight at a time. Another
+  process, or another integration on the same account, may have spent part of
+  the current window already; the first answer says how much is left, and the
+  window budget above does the rest. An answer without the header, or a call
+  that got no answer, lets the next call probe; after ``burst`` answers without
+  it the pacer stops waiting for a report the server does not send.
+  ``Pacer(probe_first=False)`` skips the probe.
+* **Recent calls outlive the process.** :meth:`Pacer.recent_calls` lists the
+  send times of the last window span and :meth:`Pacer.remember` takes such a
+  list back, so a client can keep them in its store at exit and the next
+  process on the machine starts where this one stopped (``connector.client``
+  does this when its token store can hold them: see
+  ``connector.tokens.RecentCallsStore``).
+
 The server window that holds a request ends at most one second after the
 request arrived, and it arrived before its response was received. So the end of
 the current window is bounded by "receive time of the first response seen in
@@ -48,8 +65,8 @@ import logging
 import math
 import random
 import weakref
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -165,6 +182,7 @@ class Pacer:
         now: Now,
         sleep: Sleep,
         jitter: Jitter = random.uniform,
+        probe_first: bool = True,
     ) -> None:
         if rate_per_second <= 0 or not math.isfinite(rate_per_second):
             raise ValueError(
@@ -193,6 +211,13 @@ class Pacer:
         self.limit_day: int | None = None
         self.remaining_day: int | None = None
         self._day_resets_at: datetime | None = None
+        # Probe first: until a report of the server's window arrives, one call
+        # at a time. ``_probe_over`` is set while no probe is in flight.
+        self._reported = not probe_first
+        self._unreported_answers = 0
+        self._probe: float | None = None
+        self._probe_over = asyncio.Event()
+        self._probe_over.set()
 
     def __repr__(self) -> str:
         return (
@@ -230,6 +255,9 @@ class Pacer:
         self.check_daily_budget()
         await self.limiter.acquire()
         while True:
+            if self._probe is not None:
+                await self._probe_over.wait()
+                continue
             now = self._seconds()
             held = self._hold_until - now
             if held > max_wait:
@@ -244,9 +272,48 @@ class Pacer:
                 break
             await self._sleep(wait)
             self.check_daily_budget()
+        # No await since the probe check above: this call is the only probe.
         sent = self._seconds()
         self._sent.append(sent)
+        if not self._reported:
+            self._probe = sent
+            self._probe_over.clear()
         return sent
+
+    def abandon(self, sent_at: float) -> None:
+        """The call :meth:`acquire` let out at ``sent_at`` got no answer.
+
+        Call it (instead of :meth:`observe`) when the request failed or was
+        cancelled, so that the next call may probe the server's window.
+        """
+        if self._probe == sent_at:
+            self._end_probe()
+
+    def recent_calls(self) -> tuple[float, ...]:
+        """Send times (epoch seconds) of the calls that still count for pacing.
+
+        These are the calls of the last window span; :meth:`remember` on another
+        pacer (say, in the next process) makes it pace as if it had sent them.
+        """
+        now = self._seconds()
+        return tuple(sent for sent in self._sent if now - self.span < sent <= now)
+
+    def remember(self, sent: Iterable[float]) -> None:
+        """Count calls sent elsewhere (see :meth:`recent_calls`) for pacing.
+
+        Times outside the last window span are ignored, and so are times in the
+        future (a clock that moved back must not hold calls for hours).
+        """
+        now = self._seconds()
+        fresh = Counter(
+            moment
+            for moment in sent
+            if math.isfinite(moment) and now - self.span < moment <= now
+        )
+        # A call already counted here (the same time, as often) is not added again.
+        merged = Counter(self._sent) | fresh
+        if merged != Counter(self._sent):
+            self._sent = deque(sorted(merged.elements()))
 
     def check_daily_budget(self) -> None:
         """Raise ``DailyBudgetExhausted`` while the server said none is left today."""
@@ -270,6 +337,14 @@ class Pacer:
         """
         rates = parse_rate_headers(headers)
         received = self._seconds()
+        if not self._reported:
+            self._unreported_answers += rates.remaining_second is None
+            self._reported = (
+                rates.remaining_second is not None
+                or self._unreported_answers >= self.burst
+            )
+        if self._probe is not None:
+            self._end_probe()
         if rates.limit_second is not None:
             self._server_limit = rates.limit_second
         if rates.remaining_second is not None:
@@ -315,6 +390,10 @@ class Pacer:
         )
         return delay
 
+    def _end_probe(self) -> None:
+        self._probe = None
+        self._probe_over.set()
+
     def _window_wait(self, now: float) -> float:
         span = self.span
         while self._sent and self._sent[0] <= now - span:
@@ -334,10 +413,20 @@ class Pacer:
             self._window_reports.clear()
             return 0.0
         left = min(
-            remaining - sum(1 for sent in self._sent if sent > sent_at)
+            remaining - self._sent_since(sent_at)
             for sent_at, remaining in self._window_reports
         )
         return ends - now if left <= 0 else 0.0
+
+    def _sent_since(self, sent_at: float) -> int:
+        """Calls sent after the one sent at ``sent_at``, as far as the clock tells.
+
+        A coarse clock stamps several calls with the same time; all of them but
+        the reported call itself count, which errs on the safe side.
+        """
+        after = sum(1 for sent in self._sent if sent > sent_at)
+        alike = sum(1 for sent in self._sent if sent == sent_at)
+        return after + max(0, alike - 1)
 
     def _observe_second(
         self, remaining: int, received: float, sent_at: float | None

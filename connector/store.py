@@ -45,6 +45,7 @@ from connector._snapshot import (
     transaction,
 )
 from connector.errors import CentralError
+from connector.tokens import SqliteTokenStore
 
 __all__ = [
     "APPLICATION_ID",
@@ -68,8 +69,8 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x43434E43
 """``CCNC``: marks the file as this connector's, next to the schema version."""
 
-_SHARED_TABLES = frozenset({"connector_tokens"})
-"""The token store's table, which may be in the file before the first sync."""
+_SHARED_TABLES = frozenset(SqliteTokenStore.TABLES)
+"""The token store's tables, which may be in the file before the first sync."""
 
 MAX_CUSTOMER_LENGTH = 200
 

@@ -17,6 +17,11 @@ so the newest pair is the only way back in. The stores here keep it safe:
   replaced (``superseded``), so a newly pasted pair replaces the chain while a
   stale copy of an older paste does not.
 
+* **Recent calls.** All three stores also implement ``RecentCallsStore``: they
+  keep the send times of a client id's last calls, so that the next process
+  paces as if it had made them (see ``connector.pacing``). That record is
+  advisory: a damaged one reads as empty.
+
 The SQLite store takes the cross-process lock on a side file rather than holding
 a write transaction open across the refresh's network round trip: the same
 database file usually holds the sync data too, and a long write lock there would
@@ -30,12 +35,13 @@ import errno
 import fcntl
 import json
 import logging
+import math
 import os
 import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -47,6 +53,7 @@ from connector.errors import TokenStoreError
 __all__ = [
     "JsonFileTokenStore",
     "MemoryTokenStore",
+    "RecentCallsStore",
     "SqliteTokenStore",
     "StoredTokens",
     "TokenStore",
@@ -133,6 +140,25 @@ class TokenStore(Protocol):
         ...
 
 
+@runtime_checkable
+class RecentCallsStore(Protocol):
+    """A store that also keeps the send times of a client id's recent calls.
+
+    The times are epoch seconds. ``connector.client`` saves them when a client
+    closes and hands them to the next client's pacer, so that two processes run
+    one after the other stay inside Central's per-second window together. A
+    missing or damaged record loads as empty; these methods never raise for it.
+    """
+
+    def load_recent_calls(self, client_id: str) -> tuple[float, ...]:
+        """The saved send times for ``client_id`` (empty when none)."""
+        ...
+
+    def save_recent_calls(self, client_id: str, sent: Sequence[float]) -> None:
+        """Replace the saved send times for ``client_id``."""
+        ...
+
+
 class MemoryTokenStore:
     """A store that lives only as long as this object: tests and throwaway runs.
 
@@ -141,6 +167,7 @@ class MemoryTokenStore:
 
     def __init__(self) -> None:
         self._records: dict[str, StoredTokens] = {}
+        self._recent_calls: dict[str, tuple[float, ...]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -157,9 +184,19 @@ class MemoryTokenStore:
         with self._lock:
             yield
 
+    def load_recent_calls(self, client_id: str) -> tuple[float, ...]:
+        return self._recent_calls.get(client_id, ())
+
+    def save_recent_calls(self, client_id: str, sent: Sequence[float]) -> None:
+        self._recent_calls[client_id] = tuple(sent)
+
 
 class JsonFileTokenStore:
-    """All client ids' pairs in one JSON file, replaced atomically on every save."""
+    """All client ids' pairs in one JSON file, replaced atomically on every save.
+
+    The document is ``{"version": 1, "clients": {client id: record}}``, plus
+    ``"recent_calls": {client id: [epoch seconds]}`` once a client saved them.
+    """
 
     def __init__(
         self, path: str | Path, *, lock_timeout: float = _DEFAULT_LOCK_TIMEOUT
@@ -172,23 +209,45 @@ class JsonFileTokenStore:
         return f"JsonFileTokenStore({str(self.path)!r})"
 
     def load(self, client_id: str) -> StoredTokens | None:
-        record = self._read_all().get(client_id)
+        record = self._read_document()["clients"].get(client_id)
         return None if record is None else _parse_record(record, self.path)
 
     def save(self, tokens: StoredTokens) -> None:
-        records = self._read_all()
-        records[tokens.client_id] = tokens.to_record()
-        document = {"version": _FORMAT_VERSION, "clients": records}
-        _write_atomically(self.path, json.dumps(document, indent=2, sort_keys=True))
+        document = self._read_document()
+        document["clients"][tokens.client_id] = tokens.to_record()
+        self._write_document(document)
 
     def lock(self, client_id: str) -> contextlib.AbstractContextManager[None]:
         return _flock(self._lock_path, self._lock_timeout)
 
-    def _read_all(self) -> dict[str, Any]:
+    def load_recent_calls(self, client_id: str) -> tuple[float, ...]:
+        try:
+            saved = self._read_document().get("recent_calls", {})
+        except TokenStoreError as exc:
+            logger.warning("recent calls unreadable, pacing without them: %s", exc)
+            return ()
+        return _call_times(saved.get(client_id) if isinstance(saved, dict) else None)
+
+    def save_recent_calls(self, client_id: str, sent: Sequence[float]) -> None:
+        """Rewrite the file under the store's lock (never call it holding that)."""
+        with self.lock(client_id):
+            document = self._read_document()
+            saved = document.get("recent_calls")
+            if not isinstance(saved, dict):
+                saved = document["recent_calls"] = {}
+            saved[client_id] = list(sent)
+            self._write_document(document)
+
+    def _write_document(self, document: dict[str, Any]) -> None:
+        document["version"] = _FORMAT_VERSION
+        _write_atomically(self.path, json.dumps(document, indent=2, sort_keys=True))
+
+    def _read_document(self) -> dict[str, Any]:
+        """The whole file as a dict whose ``"clients"`` is a dict."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return {}
+            return {"clients": {}}
         except (OSError, UnicodeDecodeError) as exc:
             raise _store_error(self.path, "cannot be read", exc) from None
         try:
@@ -200,16 +259,21 @@ class JsonFileTokenStore:
         clients = document.get("clients") if isinstance(document, dict) else None
         if not isinstance(clients, dict):
             raise _store_error(self.path, "is not a token store file")
-        return clients
+        return dict(document)
 
 
 class SqliteTokenStore:
     """Pairs as rows of table ``connector_tokens`` in an SQLite database file.
 
+    Recent call times live in table ``connector_recent_calls``.
+
     The file may hold other tables (the sync data); this store touches only its
     own table, creates the file with mode 0600 if it is new, and opens one short
     connection per call so that it can be used from any thread.
     """
+
+    TABLES = ("connector_tokens", "connector_recent_calls")
+    """The tables this store creates (the file may hold others)."""
 
     _SCHEMA = """
         CREATE TABLE IF NOT EXISTS connector_tokens (
@@ -217,7 +281,11 @@ class SqliteTokenStore:
             record      TEXT NOT NULL,
             generation  INTEGER NOT NULL,
             updated_at  TEXT NOT NULL
-        )
+        );
+        CREATE TABLE IF NOT EXISTS connector_recent_calls (
+            client_id   TEXT PRIMARY KEY,
+            sent        TEXT NOT NULL
+        );
     """
 
     def __init__(
@@ -264,6 +332,31 @@ class SqliteTokenStore:
     def lock(self, client_id: str) -> contextlib.AbstractContextManager[None]:
         return _flock(self._lock_path, self._lock_timeout)
 
+    def load_recent_calls(self, client_id: str) -> tuple[float, ...]:
+        try:
+            with self._connect() as db:
+                row = db.execute(
+                    "SELECT sent FROM connector_recent_calls WHERE client_id = ?",
+                    (client_id,),
+                ).fetchone()
+        except TokenStoreError as exc:
+            logger.warning("recent calls unreadable, pacing without them: %s", exc)
+            return ()
+        if row is None:
+            return ()
+        try:
+            return _call_times(json.loads(row[0]))
+        except json.JSONDecodeError:
+            return ()
+
+    def save_recent_calls(self, client_id: str, sent: Sequence[float]) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO connector_recent_calls (client_id, sent) VALUES (?, ?) "
+                "ON CONFLICT (client_id) DO UPDATE SET sent = excluded.sent",
+                (client_id, json.dumps(list(sent))),
+            )
+
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
@@ -275,7 +368,7 @@ class SqliteTokenStore:
         try:
             db.execute("PRAGMA synchronous = FULL")
             if not self._ready:
-                db.execute(self._SCHEMA)
+                db.executescript(self._SCHEMA)
                 self._ready = True
             yield db
         except sqlite3.Error as exc:
@@ -292,6 +385,19 @@ def _parse_record(record: object, path: Path) -> StoredTokens:
     except ValueError:
         # The validation error would quote the record, secrets included.
         raise _store_error(path, "holds a damaged token record") from None
+
+
+def _call_times(saved: object) -> tuple[float, ...]:
+    """The finite numbers of a saved list of call times; anything else is dropped."""
+    if not isinstance(saved, list):
+        return ()
+    return tuple(
+        float(moment)
+        for moment in saved
+        if isinstance(moment, int | float)
+        and not isinstance(moment, bool)
+        and math.isfinite(moment)
+    )
 
 
 def _store_error(

@@ -13,7 +13,7 @@ import socket
 from typing import Any
 
 import pytest
-from connector_helpers import ClientFactory, FakeTime
+from connector_helpers import START, ClientFactory, FakeTime
 
 from connector import Credentials, MemoryTokenStore
 from connector.errors import (
@@ -558,6 +558,62 @@ async def test_a_path_cannot_point_the_client_elsewhere(
     async with make_client() as client:
         with pytest.raises(ValueError, match="path"):
             await client.get_json(path)
+
+
+async def another_process(make: ClientFactory, calls: int, **options: Any) -> None:
+    """``calls`` site reads at once by a client in its own event loop and thread.
+
+    A loop of its own means a pacer of its own: as far as pacing goes, this is
+    another process using the same client id.
+    """
+
+    async def run() -> None:
+        async with make(**options) as client:
+            await asyncio.gather(*(client.list_sites(limit=1) for _ in range(calls)))
+
+    await asyncio.to_thread(asyncio.run, run())
+
+
+async def test_a_fresh_client_learns_what_is_left_of_the_window_before_bursting(
+    make_client: ClientFactory, fake: FakeCentral, clock: FakeClock
+) -> None:
+    await another_process(make_client, 5, store=MemoryTokenStore())
+
+    async with make_client(store=MemoryTokenStore()) as client:
+        await asyncio.gather(*(client.list_sites(limit=1) for _ in range(5)))
+        stats = client.stats
+
+    assert [entry.status for entry in fake.journal] == [200] * 10
+    assert stats.rate_limited == 0
+    assert clock.timestamp() - START.timestamp() >= 1.0
+
+
+async def test_a_client_paces_on_from_the_calls_an_earlier_process_saved(
+    make_client: ClientFactory, fake: FakeCentral, clock: FakeClock
+) -> None:
+    await another_process(make_client, 7)  # spends the whole window
+
+    async with make_client() as client:  # the same token store
+        await asyncio.gather(*(client.list_sites(limit=1) for _ in range(3)))
+        stats = client.stats
+
+    assert [entry.status for entry in fake.journal] == [200] * 10
+    assert stats.rate_limited == 0
+    assert clock.timestamp() - START.timestamp() >= 1.0
+
+
+async def test_without_the_saved_calls_only_the_probe_meets_the_spent_window(
+    make_client: ClientFactory, fake: FakeCentral
+) -> None:
+    await another_process(make_client, 7, store=MemoryTokenStore())
+
+    async with make_client(store=MemoryTokenStore()) as client:
+        await asyncio.gather(*(client.list_sites(limit=1) for _ in range(3)))
+        stats = client.stats
+
+    statuses = [entry.status for entry in fake.journal]
+    assert statuses == [200] * 7 + [429] + [200] * 3
+    assert stats.rate_limited == 1
 
 
 async def test_clients_with_one_client_id_share_their_pacer(

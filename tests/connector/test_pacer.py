@@ -30,8 +30,11 @@ def time() -> FakeTime:
     return FakeTime(FakeClock(start=START, frozen=True))
 
 
-def pacer(time: FakeTime) -> Pacer:
-    """A pacer whose bucket never blocks: the window guard paces, on virtual time."""
+def pacer(time: FakeTime, *, probe_first: bool = False) -> Pacer:
+    """A pacer whose bucket never blocks: the window guard paces, on virtual time.
+
+    Most tests here send no answers back, so the probe is off unless asked for.
+    """
     return Pacer(
         "client-a",
         rate_per_second=1000.0,
@@ -39,6 +42,7 @@ def pacer(time: FakeTime) -> Pacer:
         now=time.now,
         sleep=time.sleep,
         jitter=lambda low, high: low,
+        probe_first=probe_first,
     )
 
 
@@ -232,6 +236,7 @@ async def test_a_repeated_per_second_429_adds_little_jitter() -> None:
         now=time.now,
         sleep=time.sleep,
         jitter=lambda low, high: high,
+        probe_first=False,
     )
     refusal = {"X-RateLimit-Remaining-second": "0"}
     delays = []
@@ -377,3 +382,175 @@ async def test_a_hold_longer_than_the_caller_accepts_raises_instead_of_waiting(
 
     assert caught.value.retry_after == pytest.approx(3600, abs=1)
     assert time.sleeps == []
+
+
+# -- probe first -------------------------------------------------------------------
+
+
+async def started(
+    time: FakeTime, paced: Pacer, count: int
+) -> list[asyncio.Task[float]]:
+    """``count`` callers waiting in ``acquire``, given a moment to get going."""
+    tasks = [asyncio.create_task(paced.acquire()) for _ in range(count)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return tasks
+
+
+def done(tasks: list[asyncio.Task[float]]) -> list[float]:
+    return [task.result() for task in tasks if task.done()]
+
+
+async def test_a_fresh_pacer_sends_one_call_until_the_server_reports_its_window(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time, probe_first=True)
+
+    tasks = await started(time, paced, 5)
+    assert len(done(tasks)) == 1
+    assert time.sleeps == []
+
+    # Another process spent five of the seven already: the probe was the sixth.
+    time.clock.advance(0.05)
+    paced.observe({"X-RateLimit-Remaining-second": "1"}, sent_at=done(tasks)[0])
+    moments = sorted([await task - START.timestamp() for task in tasks])
+
+    assert moments[:2] == [0.0, pytest.approx(0.05)]
+    assert moments[2:] == [pytest.approx(1.05, abs=1e-3)] * 3
+
+
+async def test_after_the_first_report_calls_no_longer_wait_for_answers(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time, probe_first=True)
+    paced.observe({"X-RateLimit-Remaining-second": "6"}, sent_at=await paced.acquire())
+
+    tasks = await started(time, paced, 6)
+
+    assert len(done(tasks)) == 6
+
+
+async def test_an_answer_without_a_report_lets_the_next_call_probe(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time, probe_first=True)
+    tasks = await started(time, paced, 3)
+
+    paced.observe({}, sent_at=done(tasks)[0])  # say, the token endpoint
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+    assert len(done(tasks)) == 2
+
+
+async def test_a_server_that_never_reports_stops_the_probing_after_a_window(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time, probe_first=True)
+    for _ in range(paced.burst):
+        paced.observe({}, sent_at=await paced.acquire())
+    time.clock.advance(paced.span)
+
+    tasks = await started(time, paced, 4)
+
+    assert len(done(tasks)) == 4
+
+
+async def test_a_probe_that_got_no_answer_lets_the_next_call_probe(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time, probe_first=True)
+    tasks = await started(time, paced, 3)
+
+    paced.abandon(done(tasks)[0])  # the connection dropped
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+    assert len(done(tasks)) == 2
+    for task in tasks:
+        task.cancel()
+
+
+async def test_a_caller_cancelled_while_waiting_for_the_probe_leaves_no_trace(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time, probe_first=True)
+    probe, waiting = await started(time, paced, 2)
+    waiting.cancel()
+    paced.observe({"X-RateLimit-Remaining-second": "6"}, sent_at=probe.result())
+
+    tasks = await started(time, paced, 6)
+
+    assert len(done(tasks)) == 6
+
+
+# -- recent calls --------------------------------------------------------------------
+
+
+async def test_recent_calls_make_the_next_pacer_wait_out_the_window(
+    time: FakeTime,
+) -> None:
+    first = pacer(time)
+    await send_times(time, first, 7)
+    time.clock.advance(0.4)  # the next process starts within the same window
+    recent = first.recent_calls()
+    second = pacer(time)
+    second.remember(recent)
+
+    moments = await send_times(time, second, 3)
+
+    assert recent == (START.timestamp(),) * 7
+    assert moments == [pytest.approx(first.span)] * 3
+
+
+async def test_calls_older_than_a_window_span_are_not_kept(time: FakeTime) -> None:
+    paced = pacer(time)
+    await send_times(time, paced, 3)
+    time.clock.advance(paced.span)
+
+    assert paced.recent_calls() == ()
+
+
+@pytest.mark.parametrize("offset", [-5.0, 3600.0, float("nan"), float("inf")])
+async def test_remembered_times_outside_the_last_span_are_ignored(
+    time: FakeTime, offset: float
+) -> None:
+    # Old calls no longer count; "future" ones come from a clock that moved back.
+    paced = pacer(time)
+    paced.remember([START.timestamp() + offset] * 7)
+
+    moments = await send_times(time, paced, 7)
+
+    assert moments == [0.0] * 7
+
+
+async def test_remembering_the_same_calls_twice_counts_them_once(
+    time: FakeTime,
+) -> None:
+    first = pacer(time)
+    await send_times(time, first, 4)
+    second = pacer(time)
+    second.remember(first.recent_calls())
+    second.remember(first.recent_calls())
+
+    moments = await send_times(time, second, 4)
+
+    assert moments == [0.0, 0.0, 0.0, pytest.approx(second.span)]
+
+
+async def test_calls_stamped_with_the_same_time_as_the_probe_still_count(
+    time: FakeTime,
+) -> None:
+    # A coarse clock: the probe's answer and the calls after it share one stamp.
+    paced = pacer(time, probe_first=True)
+    tasks = await started(time, paced, 4)
+    paced.observe({"X-RateLimit-Remaining-second": "1"}, sent_at=done(tasks)[0])
+
+    moments = sorted([await task - START.timestamp() for task in tasks])
+
+    assert moments == [
+        0.0,
+        0.0,
+        pytest.approx(1.0, abs=1e-3),
+        pytest.approx(1.0, abs=1e-3),
+    ]

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from connector import (
     JsonFileTokenStore,
     MemoryTokenStore,
+    RecentCallsStore,
     SqliteTokenStore,
     StoredTokens,
     TokenStore,
@@ -295,3 +296,82 @@ def test_the_lock_file_is_private(store: TokenStore) -> None:
         pass
 
     assert stat.S_IMODE(lock_file(store).stat().st_mode) == 0o600
+
+
+# -- recent calls ------------------------------------------------------------------
+
+ALL_STORES: dict[str, StoreFactory] = {**STORES, "memory": lambda _: MemoryTokenStore()}
+
+
+@pytest.fixture(params=list(ALL_STORES))
+def calls_store(request: pytest.FixtureRequest, tmp_path: Path) -> RecentCallsStore:
+    made = ALL_STORES[request.param](tmp_path)
+    assert isinstance(made, RecentCallsStore)
+    return made
+
+
+def test_recent_calls_load_back_per_client_id(calls_store: RecentCallsStore) -> None:
+    calls_store.save_recent_calls("client-a", [100.5, 100.75])
+    calls_store.save_recent_calls("client-b", [99.0])
+
+    assert calls_store.load_recent_calls("client-a") == (100.5, 100.75)
+    assert calls_store.load_recent_calls("client-b") == (99.0,)
+    assert calls_store.load_recent_calls("client-c") == ()
+
+
+def test_recent_calls_are_replaced_not_appended(calls_store: RecentCallsStore) -> None:
+    calls_store.save_recent_calls("client-a", [1.0, 2.0])
+    calls_store.save_recent_calls("client-a", [3.0])
+
+    assert calls_store.load_recent_calls("client-a") == (3.0,)
+
+
+def test_recent_calls_and_pairs_do_not_overwrite_each_other(
+    store: TokenStore,
+) -> None:
+    assert isinstance(store, RecentCallsStore)
+    store.save(tokens())
+    store.save_recent_calls("client-a", [5.0])
+    store.save(tokens(generation=2, suffix="2"))
+
+    assert store.load("client-a") == tokens(generation=2, suffix="2")
+    assert store.load_recent_calls("client-a") == (5.0,)
+
+
+@pytest.mark.parametrize(
+    "saved",
+    ['"soon"', '{"a": 1}', '[1.5, "x", true, null, 2]', "[1e999]"],
+)
+def test_a_damaged_json_recent_calls_record_keeps_only_its_numbers(
+    tmp_path: Path, saved: str
+) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text(
+        f'{{"version": 1, "clients": {{}}, "recent_calls": {{"client-a": {saved}}}}}'
+    )
+
+    loaded = JsonFileTokenStore(path).load_recent_calls("client-a")
+
+    assert loaded == ((1.5, 2.0) if saved.startswith("[1.5") else ())
+
+
+def test_a_damaged_sqlite_recent_calls_row_loads_as_empty(tmp_path: Path) -> None:
+    store = SqliteTokenStore(tmp_path / "connector.db")
+    store.save_recent_calls("client-a", [1.0])
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE connector_recent_calls SET sent = '[1.0, oops'")
+    db.close()
+
+    assert store.load_recent_calls("client-a") == ()
+
+
+def test_an_unreadable_store_loads_no_recent_calls_but_still_refuses_pairs(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text("not json")
+    store = JsonFileTokenStore(path)
+
+    assert store.load_recent_calls("client-a") == ()
+    with pytest.raises(TokenStoreError, match="not valid JSON"):
+        store.load("client-a")

@@ -179,6 +179,7 @@ def test_the_window_guard_never_fills_a_server_second_beyond_its_limit(
         per_second_limit=limit,
         now=time.now,
         sleep=time.sleep,
+        probe_first=False,  # no answers come back here to end a probe
     )
     sent: list[float] = []
 

@@ -412,4 +412,5 @@ def test_the_store_keeps_its_schema_beside_the_token_table(
         "site_customers",
         "sync_runs",
         "connector_tokens",
+        "connector_recent_calls",
     } <= tables

@@ -20,6 +20,7 @@ from connector.store import (
     StoreError,
     UnknownSite,
 )
+from connector.tokens import SqliteTokenStore
 
 
 def test_a_new_file_gets_the_schema_version_and_application_id(db_path: Path) -> None:
@@ -30,13 +31,17 @@ def test_a_new_file_gets_the_schema_version_and_application_id(db_path: Path) ->
         assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
 
 
-def test_a_file_holding_only_the_token_table_is_adopted(db_path: Path) -> None:
-    with sqlite3.connect(db_path) as db:
-        db.execute("CREATE TABLE connector_tokens (client_id TEXT PRIMARY KEY)")
-    db.close()
+def test_a_file_holding_only_the_token_stores_tables_is_adopted(
+    db_path: Path,
+) -> None:
+    # A client opened on the file before the first sync: its store made its tables.
+    tokens = SqliteTokenStore(db_path)
+    tokens.save_recent_calls("client-a", [1.0])
+    assert tokens.load("client-a") is None
 
     with Store.open(db_path) as store:
         assert store.sites_panel() == []
+    assert tokens.load_recent_calls("client-a") == (1.0,)
 
 
 def test_a_file_that_is_not_a_database_is_refused_and_left_alone(db_path: Path) -> None:
