@@ -168,7 +168,7 @@ def _connect_to(
 @click.option(
     "--ca-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM file of extra certificate authorities to trust.",
+    help="PEM file of the certificate authorities to trust instead of the system's.",
 )
 @click.option(
     "--timeout",
