@@ -247,7 +247,9 @@ class Pacer:
     async def acquire(self, *, max_wait: float = math.inf) -> float:
         """Wait until one more call may be sent; return the send time (seconds).
 
-        Pass the send time to :meth:`observe` with the response's headers. Raises
+        Pass the send time to :meth:`observe` with the response's headers, or to
+        :meth:`abandon` when no response came: until the server has reported its
+        window, the next call waits for one of the two. Raises
         ``DailyBudgetExhausted`` while the day's budget is spent, and
         ``RateLimited`` when a 429 asked every call to wait longer than
         ``max_wait`` seconds.
