@@ -11,6 +11,8 @@ A request goes through these steps, in this order:
 7. for API paths: token check (401), rate limit (429), app type (403);
 8. the handler; then ``lose_token_response`` faults, after a committed rotation.
 
+Every answer's ``Date`` header reads the fake clock, as Central's reads its own,
+so a client that dates ``Retry-After`` against it sees one consistent time.
 Every request, answered or dropped, is journaled with secrets masked, and gets
 one INFO line on ``fake_central.http`` (without the query string). An unexpected
 exception becomes Kong's 500 body and is kept in ``FakeCentral.server_errors``
@@ -21,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping
+from email.utils import formatdate
 from typing import Final
 
 from aiohttp import hdrs, web
@@ -96,8 +100,15 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         response = gateway_error("An unexpected error occurred", 500)
     if ex.rate_headers and not ex.dropped:
         response.headers.update(ex.rate_headers)
+    response.headers[hdrs.DATE] = _http_date(int(fake.clock.timestamp()))
     _record(fake, request, ex, path, method, 0 if ex.dropped else response.status)
     return response
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    """``Date`` for a moment of the fake clock (RFC 9110 IMF-fixdate, GMT)."""
+    return formatdate(second, usegmt=True)
 
 
 def _record(

@@ -83,6 +83,24 @@ async def test_a_400_for_bad_parameters_still_counts_and_carries_headers(
     assert reply.headers["X-RateLimit-Remaining-day"] == "4999"
 
 
+@pytest.mark.parametrize(
+    ("path", "token"),
+    [
+        pytest.param(SITES, "valid", id="an API answer"),
+        pytest.param(SITES, None, id="a 401"),
+        pytest.param("/_fake/clock", None, id="the control API"),
+    ],
+)
+async def test_the_date_header_reads_the_fake_clock(
+    gateway: Gateway, clock: FakeClock, pair: TokenPair, path: str, token: str | None
+) -> None:
+    clock.set(datetime(2027, 3, 9, 23, 59, 58, 700_000, tzinfo=UTC))
+
+    reply = await gateway.get(path, pair.access_token if token else None)
+
+    assert reply.headers["Date"] == "Tue, 09 Mar 2027 23:59:58 GMT"
+
+
 # -- 429 -------------------------------------------------------------------------------
 
 
