@@ -367,7 +367,11 @@ class Pacer:
             self._observe_day(rates)
             self.check_daily_budget()
         now = self._now()
-        retry_after = parse_retry_after(_header(headers, "retry-after"), now)
+        # A Retry-After date counts from the server's own Date, when it sent one:
+        # this machine's clock may be off by more than the wait itself.
+        retry_after = parse_retry_after(
+            _header(headers, "retry-after"), _server_date(headers) or now
+        )
         if _second_spent(rates, retry_after):
             # The window that refused this call ends within a second of now (and
             # within Retry-After, when sent): wait for that, not for a jittered
@@ -521,6 +525,18 @@ def _second_spent(rates: RateHeaders, retry_after: float | None) -> bool:
         and rates.remaining_day != 0
         and (retry_after is None or retry_after <= _WINDOW)
     )
+
+
+def _server_date(headers: Mapping[str, str]) -> datetime | None:
+    """The answer's ``Date`` header as an aware datetime; ``None`` if absent or junk."""
+    text = _header(headers, "date")
+    if text is None:
+        return None
+    try:
+        when = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

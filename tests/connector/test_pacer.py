@@ -270,6 +270,34 @@ async def test_a_429_with_an_http_date_retry_after_is_honoured(time: FakeTime) -
     assert delay == pytest.approx(5.0)
 
 
+async def test_a_retry_after_date_counts_from_the_servers_date_not_this_clock(
+    time: FakeTime,
+) -> None:
+    # This machine's clock runs an hour fast; the server's Date sets the origin.
+    paced = pacer(time)
+    server_now = START - timedelta(hours=1)
+    headers = {
+        "Date": format_datetime(server_now, usegmt=True),
+        "Retry-After": format_datetime(server_now + timedelta(seconds=4), usegmt=True),
+    }
+
+    delay = paced.back_off(headers, 0)
+
+    assert delay == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("junk", ["", "yesterday", "Mon, 99 Foo 2026"])
+async def test_a_junk_date_header_falls_back_to_this_clock(
+    time: FakeTime, junk: str
+) -> None:
+    paced = pacer(time)
+    when = format_datetime(START + timedelta(seconds=5), usegmt=True)
+
+    delay = paced.back_off({"Date": junk, "Retry-After": when}, 0)
+
+    assert delay == pytest.approx(5.0)
+
+
 @pytest.mark.parametrize("junk", ["soon", "", "-5", "nan", "Mon, 99 Foo 2026", "١٢"])
 async def test_a_429_with_junk_retry_after_backs_off_at_least_a_window(
     time: FakeTime, junk: str
