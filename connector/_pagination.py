@@ -128,6 +128,11 @@ class PageGuard(Generic[T]):
         return len(self._seen)
 
     @property
+    def received_pages(self) -> int:
+        """Pages accepted so far."""
+        return self._pages
+
+    @property
     def expected(self) -> int | None:
         """The total the first page announced, if it announced one."""
         return self._expected

@@ -22,6 +22,7 @@
       a database of another version, a gateway URL or refresh token Central refuses
 3     permission: the API client may not read what the sync needs
 4     rate limit: Central kept answering 429, or the day's budget is spent
+      or too small to finish the sync
 5     upstream: Central failed, timed out, or answered something malformed
 ====  ===========================================================================
 

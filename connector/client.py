@@ -307,6 +307,15 @@ class CentralClient:
         """The shared pacer of this client id, once the client is open."""
         return self._pacer
 
+    def ensure_daily_budget(self, calls: int) -> None:
+        """Raise unless Central's last word on today's budget covers ``calls`` more.
+
+        ``DailyBudgetTooSmall`` (or ``DailyBudgetExhausted``) comes before any of
+        those calls is made; with no report yet from today, nothing is raised.
+        """
+        if self._pacer is not None:
+            self._pacer.ensure_daily_budget(calls)
+
     # -- typed calls ------------------------------------------------------------
 
     async def list_sites(self, offset: int = 0, limit: int = 1000) -> SitesPage:

@@ -16,7 +16,8 @@ Low-level ``aiohttp`` errors are translated in exactly one place
     ├── RefreshTokenRejected               mint a fresh pair from View Tokens
     ├── PermissionDenied                   403: wrong application type or role
     ├── RateLimited                        429s outlasted the bounded back-off
-    │   └── DailyBudgetExhausted           the day's call budget is spent
+    │   ├── DailyBudgetExhausted           the day's call budget is spent
+    │   └── DailyBudgetTooSmall            what is left today cannot finish a sync
     ├── UpstreamError                      Central (or the way to it) failed
     │   ├── CentralTimeout (TimeoutError)  no answer within the timeout
     │   ├── CentralConnectionError         no connection, or TLS failed
@@ -28,7 +29,8 @@ Names in parentheses are the builtin exceptions an error also is.
 
 Exit codes of ``central-connector``: 2 for ``InvalidGatewayURL``,
 ``InvalidCredentials`` (and so ``TokenStoreError``) and ``RefreshTokenRejected``;
-3 for ``PermissionDenied``; 4 for ``RateLimited`` (and so ``DailyBudgetExhausted``);
+3 for ``PermissionDenied``; 4 for ``RateLimited`` (and so ``DailyBudgetExhausted``
+and ``DailyBudgetTooSmall``);
 5 for ``UpstreamError`` and everything under it.
 """
 
@@ -41,6 +43,7 @@ __all__ = [
     "CentralError",
     "CentralTimeout",
     "DailyBudgetExhausted",
+    "DailyBudgetTooSmall",
     "InvalidCredentials",
     "InvalidGatewayURL",
     "MalformedResponse",
@@ -169,6 +172,38 @@ class DailyBudgetExhausted(RateLimited):
         )
         super().__init__(message, method=method, url=url)
         self.client_id = client_id
+        self.reset_at = reset_at
+        self.limit = limit
+
+
+class DailyBudgetTooSmall(RateLimited):
+    """What Central says is left of today's budget cannot cover the calls needed.
+
+    Raised before those calls are made, so the budget is not spent on work that
+    would fail part-way (a sync that cannot finish changes nothing).
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        needed: int,
+        remaining: int,
+        reset_at: datetime,
+        limit: int | None = None,
+    ) -> None:
+        budget = f" of {limit}" if limit is not None else ""
+        message = (
+            f"this needs {needed} more calls to Central, but only {remaining} of the "
+            f"daily budget{budget} for client id {client_id!r} are left; nothing was "
+            f"spent on it. The budget resets at {reset_at:%Y-%m-%d %H:%M} UTC: run it "
+            "after that, or poll this account less often (the budget is shared by "
+            "every integration on the account)"
+        )
+        super().__init__(message)
+        self.client_id = client_id
+        self.needed = needed
+        self.remaining = remaining
         self.reset_at = reset_at
         self.limit = limit
 

@@ -68,12 +68,12 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from aiolimiter import AsyncLimiter
 
-from connector.errors import DailyBudgetExhausted, RateLimited
+from connector.errors import DailyBudgetExhausted, DailyBudgetTooSmall, RateLimited
 
 __all__ = [
     "DEFAULT_PER_SECOND_LIMIT",
@@ -210,6 +210,7 @@ class Pacer:
         self._window_reports: list[tuple[float, int]] = []
         self.limit_day: int | None = None
         self.remaining_day: int | None = None
+        self._day_reported: date | None = None  # the UTC day remaining_day is for
         self._day_resets_at: datetime | None = None
         # Probe first: until a report of the server's window arrives, one call
         # at a time. ``_probe_over`` is set while no probe is in flight.
@@ -327,6 +328,28 @@ class Pacer:
             return
         raise DailyBudgetExhausted(
             client_id=self.client_id, reset_at=self._day_resets_at, limit=self.limit_day
+        )
+
+    def ensure_daily_budget(self, calls: int) -> None:
+        """Raise unless today's budget, as the server last reported it, covers ``calls``.
+
+        Raises ``DailyBudgetExhausted`` when it is spent and ``DailyBudgetTooSmall``
+        when fewer than ``calls`` are left; does nothing while no answer of today
+        reported it.
+        """
+        self.check_daily_budget()
+        left = self.remaining_day
+        if left is None or calls <= left:
+            return
+        now = self._now()
+        if self._day_reported != now.astimezone(UTC).date():
+            return  # reported on an earlier UTC day: it has been reset since
+        raise DailyBudgetTooSmall(
+            client_id=self.client_id,
+            needed=calls,
+            remaining=left,
+            limit=self.limit_day,
+            reset_at=next_utc_midnight(now),
         )
 
     def observe(
@@ -463,6 +486,7 @@ class Pacer:
 
     def _observe_day(self, rates: RateHeaders) -> None:
         self.remaining_day = rates.remaining_day
+        self._day_reported = self._now().astimezone(UTC).date()
         if rates.limit_day is not None:
             self.limit_day = rates.limit_day
         if rates.remaining_day == 0 and self._day_resets_at is None:

@@ -22,6 +22,12 @@ firmware of the monitoring entry with its serial, and the site whose name that e
 gives. A device no monitoring list mentions has status ``unknown``. Device types are
 compared case-insensitively (``iap``, ``IAP`` and ``AP`` are all access points).
 
+The day's call budget is checked once every list's first page is in: the totals
+say how many more pages the sync needs, and if Central's last
+``X-RateLimit-Remaining-day`` cannot cover them the sync stops with
+``DailyBudgetTooSmall`` before spending any of it (the lists wait for that check,
+which costs at most the slowest first page's round trip).
+
 A list the guard calls partial makes the snapshot partial: it is committed as an
 addition (no site marked gone, no device dropped on its evidence) and the run records
 why. Any error while reading leaves the previous snapshot untouched and records the
@@ -108,6 +114,8 @@ class CentralReader(Protocol):
         self, kind: str, *, offset: int, limit: int
     ) -> MonitoringPage: ...
 
+    def ensure_daily_budget(self, calls: int) -> None: ...
+
 
 @dataclass(frozen=True)
 class SyncResult:
@@ -149,7 +157,10 @@ async def sync_tenant(
     logger.info("sync %d started", writer.run_id)
     try:
         sources = _sources(client, writer)
-        outcomes = await _read_lists(sources, limit, max_pages, progress or _quiet)
+        budget = _BudgetCheck(client, len(sources))
+        outcomes = await _read_lists(
+            sources, limit, max_pages, progress or _quiet, budget
+        )
         run = _commit(writer, outcomes, spent())
     except BaseException as exc:
         writer.fail(type(exc).__name__, requests=spent())
@@ -204,12 +215,39 @@ def _serial_or_id(row: SiteRow | InventoryRow | MonitoringRow) -> object:
     return row[0]
 
 
+class _BudgetCheck:
+    """Holds every list after its first page until the day's budget is checked."""
+
+    def __init__(self, client: CentralReader, lists: int) -> None:
+        self._client = client
+        self._waiting = lists
+        self._needed = 0
+        self._verdict: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def cleared(self, calls: int) -> None:
+        """Count one list's remaining ``calls``; return once all lists may go on."""
+        self._needed += calls
+        self._waiting -= 1
+        if self._waiting == 0:
+            try:
+                self._client.ensure_daily_budget(self._needed)
+            except BaseException as exc:
+                self._verdict.set_exception(exc)
+            else:
+                self._verdict.set_result(None)
+        await self._verdict
+
+
 async def _read_lists(
-    sources: Sequence[_Source[Any]], limit: int, max_pages: int, progress: Progress
+    sources: Sequence[_Source[Any]],
+    limit: int,
+    max_pages: int,
+    progress: Progress,
+    budget: _BudgetCheck,
 ) -> dict[str, ListOutcome]:
     """Read every list concurrently; the first failure cancels the others."""
     tasks = [
-        asyncio.create_task(_read_list(source, limit, max_pages, progress))
+        asyncio.create_task(_read_list(source, limit, max_pages, progress, budget))
         for source in sources
     ]
     try:
@@ -221,14 +259,23 @@ async def _read_lists(
 
 
 async def _read_list(
-    source: _Source[R], limit: int, max_pages: int, progress: Progress
+    source: _Source[R],
+    limit: int,
+    max_pages: int,
+    progress: Progress,
+    budget: _BudgetCheck,
 ) -> ListOutcome:
     """Read one list as its guard directs, staging each page as it arrives."""
     guard = source.guard(limit, max_pages)
     pending: dict[asyncio.Task[tuple[list[R], int | None]], int] = {}
+    checked = False
     try:
         while True:
-            for offset in guard.next_offsets():
+            offsets = guard.next_offsets()
+            if not checked and guard.received_pages:
+                checked = True
+                await budget.cleared(len(offsets))
+            for offset in offsets:
                 task = asyncio.create_task(source.fetch(offset, guard.limit))
                 pending[task] = offset
             if not pending:

@@ -13,6 +13,7 @@ from connector.errors import (
     CentralError,
     CentralTimeout,
     DailyBudgetExhausted,
+    DailyBudgetTooSmall,
     InvalidCredentials,
     InvalidGatewayURL,
     MalformedResponse,
@@ -29,7 +30,7 @@ def test_every_public_error_derives_from_central_error() -> None:
     classes = [getattr(errors, name) for name in errors.__all__]
 
     assert all(issubclass(cls, CentralError) for cls in classes)
-    assert len(classes) == 13
+    assert len(classes) == 14
 
 
 def test_the_docstring_draws_every_error_of_the_tree() -> None:
@@ -59,6 +60,7 @@ def test_errors_users_would_catch_as_builtins_are_those_builtins(
     ("error", "parent"),
     [
         (DailyBudgetExhausted, RateLimited),
+        (DailyBudgetTooSmall, RateLimited),
         (CentralTimeout, UpstreamError),
         (CentralConnectionError, UpstreamError),
         (MalformedResponse, UpstreamError),
@@ -110,6 +112,20 @@ def test_daily_budget_exhausted_gives_the_reset_time_and_the_sharing_hint() -> N
     assert "another integration" in str(error)
     assert "5000" in str(error)
     assert error.reset_at == reset
+
+
+def test_daily_budget_too_small_says_what_is_needed_left_and_when_it_resets() -> None:
+    reset = datetime(2026, 1, 6, tzinfo=UTC)
+
+    error = DailyBudgetTooSmall(
+        client_id="abc", needed=120, remaining=40, reset_at=reset, limit=5000
+    )
+
+    assert "needs 120 more calls" in str(error)
+    assert "only 40 of the daily budget of 5000" in str(error)
+    assert "2026-01-06 00:00 UTC" in str(error)
+    assert "nothing was spent" in str(error)
+    assert (error.needed, error.remaining, error.reset_at) == (120, 40, reset)
 
 
 def test_malformed_response_names_endpoint_and_field() -> None:

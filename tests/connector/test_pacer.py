@@ -15,7 +15,7 @@ from email.utils import format_datetime
 import pytest
 from connector_helpers import START, FakeTime
 
-from connector.errors import DailyBudgetExhausted, RateLimited
+from connector.errors import DailyBudgetExhausted, DailyBudgetTooSmall, RateLimited
 from connector.pacing import (
     DEFAULT_RATE_PER_SECOND,
     Pacer,
@@ -347,6 +347,50 @@ async def test_a_spent_daily_budget_stops_calls_until_midnight_utc(
     assert caught.value.reset_at == datetime(2026, 1, 6, tzinfo=UTC)
     assert caught.value.limit == 5000
     assert "another integration" in str(caught.value)
+
+
+def day_report(remaining: int) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit-day": "5000",
+        "X-RateLimit-Remaining-day": str(remaining),
+    }
+
+
+async def test_a_budget_that_cannot_cover_the_calls_needed_raises_before_them(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+    paced.observe(day_report(40))
+
+    paced.ensure_daily_budget(40)
+    with pytest.raises(DailyBudgetTooSmall) as caught:
+        paced.ensure_daily_budget(41)
+
+    assert (caught.value.needed, caught.value.remaining) == (41, 40)
+    assert caught.value.reset_at == datetime(2026, 1, 6, tzinfo=UTC)
+    assert caught.value.limit == 5000
+
+
+async def test_an_unreported_budget_lets_any_plan_go_ahead(time: FakeTime) -> None:
+    pacer(time).ensure_daily_budget(1_000_000)
+
+
+async def test_yesterdays_report_does_not_hold_todays_plan(time: FakeTime) -> None:
+    paced = pacer(time)
+    paced.observe(day_report(3))
+    time.clock.advance(12 * 3600)  # past 00:00 UTC
+
+    paced.ensure_daily_budget(4000)
+
+
+async def test_a_spent_budget_is_reported_as_spent_not_as_too_small(
+    time: FakeTime,
+) -> None:
+    paced = pacer(time)
+    paced.observe(day_report(0))
+
+    with pytest.raises(DailyBudgetExhausted):
+        paced.ensure_daily_budget(1)
 
 
 async def test_the_daily_budget_comes_back_after_midnight_utc(time: FakeTime) -> None:

@@ -17,7 +17,7 @@ from sync_support import (
 )
 
 from connector import CentralClient
-from connector.errors import PermissionDenied
+from connector.errors import DailyBudgetTooSmall, PermissionDenied
 from connector.models import INVENTORY_RECORDS, InventoryRecordsPage
 from connector.store import InventoryRow, SnapshotWriter, Store
 from connector.sync import device_kind, inventory_rows, sync_tenant
@@ -55,11 +55,7 @@ async def test_devices_absent_from_monitoring_keep_an_unknown_status(
 async def test_a_sync_makes_exactly_the_minimum_number_of_requests(
     client: CentralClient, store: Store, tenant: Tenant, fake: FakeCentral, limit: int
 ) -> None:
-    sizes = {
-        "sites": len(tenant.sites),
-        "inventory": len(tenant.devices),
-        **{kind: len(entries) for kind, entries in tenant.monitoring.items()},
-    }
+    sizes = list_sizes(tenant)
 
     result = await sync_tenant(client, store, limit=limit)
 
@@ -200,6 +196,55 @@ async def test_a_failure_halfway_through_the_reads_leaves_the_previous_snapshot(
     assert (store.sites_panel(), store.devices()) == before
     assert [run.outcome for run in store.runs()] == ["complete", "failed"]
     assert store.runs()[-1].error == "PermissionDenied"
+
+
+def first_pages_then(fake: FakeCentral, left: int) -> None:
+    """A day budget that leaves ``left`` calls once the next five first pages are in.
+
+    Only the day is enforced from now on (these tests' client is not paced).
+    """
+    fake.configure(
+        rate_limit_enabled=True,
+        per_second_limit=1_000_000,
+        per_day_limit=len(PATHS) + left,
+    )
+
+
+def list_sizes(tenant: Tenant) -> dict[str, int]:
+    return {
+        "sites": len(tenant.sites),
+        "inventory": len(tenant.devices),
+        **{kind: len(entries) for kind, entries in tenant.monitoring.items()},
+    }
+
+
+async def test_a_sync_the_days_budget_cannot_finish_stops_before_spending_it(
+    client: CentralClient, store: Store, tenant: Tenant, fake: FakeCentral
+) -> None:
+    first = await sync_tenant(client, store, limit=25)
+    before = (store.sites_panel(), store.devices())
+    needed = sum(math.ceil(n / 25) - 1 for n in list_sizes(tenant).values())
+    first_pages_then(fake, left=needed - 1)
+
+    with pytest.raises(DailyBudgetTooSmall) as caught:
+        await sync_tenant(client, store, limit=25)
+
+    assert (caught.value.needed, caught.value.remaining) == (needed, needed - 1)
+    assert sum(requests_per_list(fake).values()) == first.run.requests + len(PATHS)
+    assert (store.sites_panel(), store.devices()) == before
+    assert store.runs()[-1].error == "DailyBudgetTooSmall"
+
+
+async def test_a_sync_the_days_budget_just_covers_goes_ahead(
+    client: CentralClient, store: Store, tenant: Tenant, fake: FakeCentral
+) -> None:
+    needed = sum(math.ceil(n / 25) - 1 for n in list_sizes(tenant).values())
+    first_pages_then(fake, left=needed)
+
+    result = await sync_tenant(client, store, limit=25)
+
+    assert result.run.outcome == "complete"
+    assert stored_devices(store) == expected_devices(tenant)
 
 
 async def test_a_failure_inside_the_commit_leaves_the_previous_snapshot(
