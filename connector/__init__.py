@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 
-from connector.client import CentralClient, ClientStats
+from connector.client import CentralClient, ClientStats, KeepAlive
 from connector.credentials import Credentials
 from connector.tokens import (
     JsonFileTokenStore,
@@ -41,6 +41,7 @@ __all__ = [
     "ClientStats",
     "Credentials",
     "JsonFileTokenStore",
+    "KeepAlive",
     "MemoryTokenStore",
     "RecentCallsStore",
     "SqliteTokenStore",

@@ -14,15 +14,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from connector.client import KeepAlive
 from connector.store import CustomerView, SitePanelRow, SiteRef, SyncRun
 from connector.sync import SyncResult
 
 __all__ = [
     "count",
     "customer_document",
+    "keep_alive_document",
     "panel_document",
     "show_connected",
     "show_customer",
+    "show_keep_alive",
     "show_panel",
     "show_sync",
     "site_document",
@@ -68,6 +71,14 @@ def customer_document(view: CustomerView) -> dict[str, Any]:
     }
 
 
+def keep_alive_document(result: KeepAlive) -> dict[str, Any]:
+    return {
+        "rotated": result.rotated,
+        "last_rotation": result.last_rotation.isoformat(),
+        "next_due": result.next_due.isoformat(),
+    }
+
+
 def _run_document(run: SyncRun) -> dict[str, Any]:
     return {name: value for name, value in asdict(run).items() if name != "detail"}
 
@@ -81,6 +92,16 @@ def show_connected(console: Console, gateway: str, sites: int) -> None:
         f"the app can see {count(sites, 'site')}.",
         markup=False,
     )
+
+
+def show_keep_alive(console: Console, result: KeepAlive) -> None:
+    due = f"{result.next_due:%Y-%m-%d %H:%M} UTC"
+    if result.rotated:
+        text = f"Rotated the token pair; the next rotation is due after {due}."
+    else:
+        rotated = f"{result.last_rotation:%Y-%m-%d %H:%M} UTC"
+        text = f"The token pair was rotated at {rotated}; nothing to do until {due}."
+    console.print(text, markup=False)
 
 
 def show_sync(console: Console, result: SyncResult) -> None:

@@ -142,7 +142,7 @@ class TokenManager:
         """The pair to send now; refreshes first when its expiry is near."""
         tokens = await self._ready()
         if self._expiring(tokens):
-            tokens = await self._refresh_from(tokens, always=False)
+            tokens = await self._refresh_from(tokens, wanted=self._expiring)
         return tokens
 
     async def after_unauthorized(self, used: StoredTokens) -> StoredTokens:
@@ -152,12 +152,29 @@ class TokenManager:
         current = await self._ready()
         if not used.same_pair(current):
             return current
-        return await self._refresh_from(current, always=False)
+        return await self._refresh_from(current, wanted=self._expiring)
 
     async def refresh_now(self) -> StoredTokens:
-        """Rotate the pair now (a keep-alive for idle tenants; tests)."""
+        """Rotate the pair now."""
         current = await self._ready()
-        return await self._refresh_from(current, always=True)
+        return await self._refresh_from(current, wanted=_always)
+
+    async def keep_alive(self, max_age: timedelta) -> tuple[StoredTokens, bool]:
+        """Rotate the pair unless it was rotated within ``max_age``; say if it was.
+
+        A pasted pair counts as due: when it was minted is unknown. A pair that
+        another process rotated recently (found in the store) is taken instead.
+        """
+
+        def due(tokens: StoredTokens) -> bool:
+            return tokens.generation == 0 or self._now() - tokens.obtained_at >= max_age
+
+        current = await self._ready()
+        if not due(current):
+            return current, False
+        before = self.refreshes
+        fresh = await self._refresh_from(current, wanted=due)
+        return fresh, self.refreshes > before
 
     # -- start-up ---------------------------------------------------------------
 
@@ -253,7 +270,9 @@ class TokenManager:
 
     # -- refresh ----------------------------------------------------------------
 
-    async def _refresh_from(self, seen: StoredTokens, *, always: bool) -> StoredTokens:
+    async def _refresh_from(
+        self, seen: StoredTokens, *, wanted: Callable[[StoredTokens], bool]
+    ) -> StoredTokens:
         if self._refresh.running:
             await self._refresh.join()
             return await self._ready()
@@ -261,9 +280,16 @@ class TokenManager:
         current = self._tokens
         if current is not None and not current.same_pair(seen):
             return current
-        return await self._refresh.run(lambda: self._refresh_cycle(always=always))
+        return await self._refresh.run(lambda: self._refresh_cycle(wanted=wanted))
 
-    async def _refresh_cycle(self, *, always: bool) -> StoredTokens:
+    async def _refresh_cycle(
+        self, *, wanted: Callable[[StoredTokens], bool]
+    ) -> StoredTokens:
+        """Refresh under the store's lock.
+
+        A newer pair found in the store is adopted first, and refreshed only if
+        it is still ``wanted``.
+        """
         held = self._tokens
         assert held is not None
         async with self._store_lock():
@@ -272,7 +298,7 @@ class TokenManager:
                 held = self._adopt(stored)
                 if held.rejected is not None:
                     raise self._die(held.rejected)
-                if not always and not self._expiring(held):
+                if not wanted(held):
                     return held
             grant = await self._remember_rejection(held)
             fresh = self._next_pair(held, grant)
@@ -412,6 +438,10 @@ class TokenManager:
             yield
         finally:
             lock.__exit__(None, None, None)
+
+
+def _always(tokens: StoredTokens) -> bool:
+    return True
 
 
 def _release_if_taken(

@@ -40,6 +40,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -47,9 +48,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from connector import CentralClient, Credentials, SqliteTokenStore
+from connector import CentralClient, Credentials, KeepAlive, SqliteTokenStore
 from connector import _cli_output as output
 from connector._sensitive import scrub
+from connector.client import DEFAULT_KEEP_ALIVE_AGE
 from connector.errors import (
     CentralError,
     InvalidCredentials,
@@ -232,6 +234,34 @@ def sync_command(settings: Settings) -> None:
     )
 
 
+@main.command("keep-alive")
+@click.option(
+    "--max-age",
+    type=click.FloatRange(min=0, max=14, min_open=True, max_open=True),
+    default=DEFAULT_KEEP_ALIVE_AGE.days,
+    show_default=True,
+    metavar="DAYS",
+    help="Rotate the token pair when its last rotation is this many days old.",
+)
+@click.pass_obj
+def keep_alive_command(settings: Settings, max_age: float) -> None:
+    """Rotate the token pair if it is due, so an idle tenant stays authorised.
+
+    Central drops a refresh token left unused for about two weeks. Run this
+    daily (from cron, say): it sends nothing until the pair is --max-age days old.
+    """
+    with _reported(settings):
+        credentials = _credentials(settings)
+        with _store(settings, create=True):
+            result = asyncio.run(_keep_alive(settings, credentials, max_age))
+
+    _emit(
+        settings,
+        output.keep_alive_document(result),
+        lambda console: output.show_keep_alive(console, result),
+    )
+
+
 @main.command("sites")
 @click.pass_obj
 def sites_command(settings: Settings) -> None:
@@ -346,6 +376,13 @@ async def _count_sites(settings: Settings, credentials: Credentials) -> int:
     async with _client(settings, credentials) as client:
         page = await client.list_sites(offset=0, limit=1)
     return page.total
+
+
+async def _keep_alive(
+    settings: Settings, credentials: Credentials, max_age: float
+) -> KeepAlive:
+    async with _client(settings, credentials) as client:
+        return await client.keep_alive(timedelta(days=max_age))
 
 
 async def _sync(

@@ -26,7 +26,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -90,13 +90,17 @@ from connector.tokens import (
     TokenStore,
 )
 
-__all__ = ["CentralClient", "ClientStats"]
+__all__ = ["DEFAULT_KEEP_ALIVE_AGE", "CentralClient", "ClientStats", "KeepAlive"]
 
 logger = logging.getLogger("connector.client")
 
 SITES_PATH = "/central/v2/sites"
 INVENTORY_PATH = "/platform/device_inventory/v1/devices"
 _MAX_RATE_LIMIT_WAIT = 60.0
+# Central drops a refresh token left unused for 14 to 15 days (the exact value is
+# not documented); 12 days leaves a daily keep-alive two more chances.
+DEFAULT_KEEP_ALIVE_AGE = timedelta(days=12)
+_REFRESH_TOKEN_LIFETIME = timedelta(days=14)
 # Kept-alive connections to the gateway. Requests beyond it wait for a free one
 # (inside their timeout) rather than pay a TLS handshake each: 16 sustains 7/s
 # up to about 2 s of latency, and a sync's hundreds of queued pages reuse them.
@@ -117,6 +121,15 @@ class ClientStats:
     rate_limited: int = 0  # 429 answers met
     unauthorized: int = 0  # 401 answers met
     adoptions: int = 0  # newer pairs taken from the store instead of refreshing
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """What :meth:`CentralClient.keep_alive` did."""
+
+    rotated: bool  # the pair was rotated just now (by this call)
+    last_rotation: datetime  # when the pair in use was obtained
+    next_due: datetime  # when the next rotation falls due
 
 
 @dataclass(slots=True)
@@ -406,13 +419,28 @@ class CentralClient:
         return reply, shown
 
     async def refresh_tokens(self) -> None:
-        """Rotate the token pair now and save it (a keep-alive for idle tenants).
-
-        Central drops a refresh token left unused for about two weeks; a daily
-        call to this keeps an idle tenant alive.
-        """
+        """Rotate the token pair now and save it."""
         await self._ensure_open()
         await self._auth.refresh_now()
+
+    async def keep_alive(
+        self, max_age: timedelta = DEFAULT_KEEP_ALIVE_AGE
+    ) -> KeepAlive:
+        """Rotate the pair if its last rotation is ``max_age`` or more ago.
+
+        Central drops a refresh token left unused for about two weeks, and a
+        tenant nobody syncs never uses its own. Called daily (say, from cron),
+        this rotates each pair once every ``max_age`` and otherwise sends
+        nothing. A pasted pair is rotated at once: when it was minted is unknown.
+        """
+        if not timedelta(0) < max_age < _REFRESH_TOKEN_LIFETIME:
+            raise ValueError(
+                f"max_age must be more than 0 and less than 14 days (Central drops a "
+                f"refresh token unused for that long), not {max_age}"
+            )
+        await self._ensure_open()
+        tokens, rotated = await self._auth.keep_alive(max_age)
+        return KeepAlive(rotated, tokens.obtained_at, tokens.obtained_at + max_age)
 
     # -- GET with auth, retries and pacing ----------------------------------------
 

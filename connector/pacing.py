@@ -331,7 +331,7 @@ class Pacer:
         )
 
     def ensure_daily_budget(self, calls: int) -> None:
-        """Raise unless today's budget, as the server last reported it, covers ``calls``.
+        """Raise unless today's budget, as last reported, covers ``calls`` more.
 
         Raises ``DailyBudgetExhausted`` when it is spent and ``DailyBudgetTooSmall``
         when fewer than ``calls`` are left; does nothing while no answer of today

@@ -9,7 +9,9 @@ fake wrote), then drives ``central-connector`` exactly as a user would:
 1. ``test``: the pasted credentials reach Central;
 2. ``sync``: every site and device lands in ``demo.db``;
 3. ``map`` two sites to two customers, then ``sites`` (the mapping panel) and one
-   ``customer`` view.
+   ``customer`` view;
+4. ``keep-alive``: the daily token upkeep, which rotates the freshly pasted pair
+   (its age is unknown) and then has nothing to do for twelve days.
 
 Finally it stops the fake. It exits non-zero as soon as a step fails. It imports
 neither package: both are driven through their command lines, in subprocesses.
@@ -93,6 +95,7 @@ def run_demo(workdir: Path) -> None:
             )
         _step("the mapping panel", [*connector, "sites"])
         _step(f"what {CUSTOMERS[0]} sees", [*connector, "customer", CUSTOMERS[0]])
+        _step("the daily token keep-alive", [*connector, "keep-alive"])
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -220,6 +221,77 @@ async def test_a_thousand_concurrent_gets_with_an_expired_token_refresh_once(
     assert len(pages) == 1000
     assert fake.refresh_count(app_info.client_id) == 1
     assert len(token_posts(fake)) == 1
+
+
+# --- keep-alive ------------------------------------------------------------------
+
+
+async def test_keep_alive_rotates_a_pasted_pair_at_once(
+    make_client: ClientFactory, fake: FakeCentral, clock: FakeClock
+) -> None:
+    async with make_client() as client:
+        result = await client.keep_alive()
+
+    assert result.rotated
+    assert result.last_rotation == clock.now()
+    assert result.next_due == clock.now() + timedelta(days=12)
+    assert [post.outcome for post in token_posts(fake)] == ["rotated"]
+
+
+async def test_keep_alive_sends_nothing_until_the_pair_is_due(
+    make_client: ClientFactory, fake: FakeCentral, clock: FakeClock
+) -> None:
+    async with make_client() as client:
+        await client.keep_alive()
+    clock.advance(timedelta(days=11, hours=23).total_seconds())
+
+    async with make_client() as later:  # the next day's run, from the store
+        result = await later.keep_alive()
+
+    assert not result.rotated
+    assert len(token_posts(fake)) == 1
+    assert result.next_due - clock.now() == timedelta(hours=1)
+
+
+async def test_keep_alive_outlives_the_refresh_token_lifetime_of_an_idle_tenant(
+    make_client: ClientFactory, fake: FakeCentral, clock: FakeClock
+) -> None:
+    # Five runs twelve days apart span 48 days; each pair would die after 15.
+    for _ in range(5):
+        async with make_client() as client:
+            assert (await client.keep_alive()).rotated
+        clock.advance(timedelta(days=12).total_seconds())
+
+    async with make_client() as client:
+        page = await client.list_sites()
+
+    assert page.total > 0
+    assert [post.outcome for post in token_posts(fake)] == ["rotated"] * 6
+
+
+async def test_keep_alive_takes_a_pair_another_process_just_rotated(
+    make_client: ClientFactory, fake: FakeCentral, clock: FakeClock
+) -> None:
+    async with make_client() as first, make_client() as second:
+        await first.list_sites()  # both start from the pasted pair
+        await second.list_sites()
+        await first.keep_alive()
+
+        result = await second.keep_alive()
+
+    assert not result.rotated
+    assert len(token_posts(fake)) == 1
+
+
+@pytest.mark.parametrize("days", [0, -1, 14, 30])
+async def test_keep_alive_refuses_an_age_that_would_let_the_pair_lapse(
+    make_client: ClientFactory, fake: FakeCentral, days: int
+) -> None:
+    async with make_client() as client:
+        with pytest.raises(ValueError, match="less than 14 days"):
+            await client.keep_alive(timedelta(days=days))
+
+    assert fake.journal == []
 
 
 async def test_a_rejected_refresh_token_stops_the_client_with_advice(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -350,6 +351,31 @@ def test_rotated_tokens_are_kept_for_the_next_command(
     assert SqliteTokenStore(db_path).load(app.client_id) is not None
 
 
+def test_keep_alive_rotates_once_then_waits_until_the_pair_is_due(
+    cli: Cli, fake: FakeCentral, app: AppInfo
+) -> None:
+    first = cli.json("keep-alive")
+    again = cli("keep-alive", "--max-age", "3")
+
+    assert first["rotated"] is True
+    due = datetime.fromisoformat(first["next_due"])
+    assert due - datetime.fromisoformat(first["last_rotation"]) == timedelta(days=12)
+    assert again.exit_code == 0
+    assert "nothing to do until" in again.stdout
+    assert fake.refresh_count(app.client_id) == 1
+
+
+@pytest.mark.parametrize("days", ["0", "14", "soon"])
+def test_keep_alive_refuses_an_age_that_would_let_the_pair_lapse(
+    cli: Cli, fake: FakeCentral, days: str
+) -> None:
+    result = cli("keep-alive", "--max-age", days)
+
+    assert result.exit_code == 2
+    assert "--max-age" in result.stderr
+    assert fake.journal == []
+
+
 def test_no_secret_appears_in_any_output(
     cli: Cli,
     fake: FakeCentral,
@@ -359,6 +385,7 @@ def test_no_secret_appears_in_any_output(
     tenant: Tenant,
 ) -> None:
     cli("-vv", "test")
+    cli("-vv", "keep-alive")
     fake.clock.advance(7300)
     cli("-vv", "sync")
     cli("--json", "sync")
