@@ -4,13 +4,14 @@ Public surface::
 
     from connector import (Credentials, CentralClient, TokenStore, StoredTokens,
                            JsonFileTokenStore, SqliteTokenStore, MemoryTokenStore,
-                           ClientStats)
+                           RecentCallsStore, ClientStats, KeepAlive)
     from connector.errors import CentralError, ...        # the exception tree
     from connector.models import Site, SitesPage, ...     # typed pages
 
     creds = Credentials.from_file("central.json")
     async with CentralClient(creds, store=SqliteTokenStore("connector.db")) as client:
         page = await client.list_sites(offset=0, limit=1000)
+        await client.keep_alive()  # daily: rotates the pair once it is 12 days old
 
 Layers, bottom up: ``_sensitive`` (the one list of secret names), ``_urls`` (the
 gateway allowlist), ``errors`` (the exception tree), ``credentials``, ``tokens``
