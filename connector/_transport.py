@@ -1,8 +1,10 @@
 """The pieces under ``CentralClient``'s one HTTP method (``CentralClient._send``).
 
-* :class:`GatewayResolver` resolves the gateway host and nothing else, optionally
-  to a ``connect_to`` address (curl's ``--connect-to``): the address changes, the
-  hostname that TLS verifies does not.
+* :class:`GatewayResolver` resolves the gateway host (and an HTTP proxy's, when
+  one is set) and nothing else, optionally to a ``connect_to`` address (curl's
+  ``--connect-to``): the address changes, the hostname that TLS verifies does not.
+* :class:`Proxy` is a validated ``http://`` or ``https://`` proxy URL whose
+  password is kept apart from the URL that logs and errors show.
 * :func:`guard_read_only` refuses anything but GET and the refresh POST.
 * :func:`translate` is the one place where ``aiohttp`` errors become connector
   errors, most specific first.
@@ -12,12 +14,13 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import socket
 import ssl
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ __all__ = [
     "TOKEN_PATH",
     "USER_AGENT",
     "GatewayResolver",
+    "Proxy",
     "Reply",
     "SendFailed",
     "check_path",
@@ -87,18 +91,92 @@ class SendFailed(Exception):
         self.maybe_sent = maybe_sent
 
 
-class GatewayResolver(AbstractResolver):
-    """Resolves the gateway host only, optionally to a ``connect_to`` address."""
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """An HTTP(S) proxy that tunnels to the gateway with ``CONNECT``.
 
-    def __init__(self, gateway_host: str, connect_to: tuple[str, int] | None) -> None:
+    ``url`` carries no credentials: they are in ``headers``, as the basic
+    ``Proxy-Authorization`` that goes with every CONNECT. ``shown`` is the URL as
+    logs and errors show it (the user, never the password).
+    """
+
+    url: URL
+    headers: Mapping[str, str]
+    shown: str
+    password: str = field(default="", repr=False)
+
+    @classmethod
+    def parse(cls, text: str) -> Proxy:
+        """Validate a proxy URL such as ``http://user:password@proxy.example:3128``.
+
+        Raises ``InvalidCredentials`` naming what is wrong (never the password).
+        """
+        try:
+            url = URL(text.strip())
+            host, port = url.host, url.port
+        except ValueError:
+            host = port = None
+            url = URL()
+        if url.scheme not in ("http", "https") or not host or port is None:
+            raise InvalidCredentials(
+                "the proxy must be a URL like http://proxy.example:3128 (http or "
+                "https, with a host), not "
+                f"{_proxy_shown(url) if host else 'what was given'}"
+            )
+        if url.path not in ("", "/") or url.query_string or url.fragment:
+            raise InvalidCredentials(
+                f"the proxy URL {_proxy_shown(url)} must not have a path or a query"
+            )
+        headers: dict[str, str] = {}
+        password = url.password or ""
+        if url.user is not None:
+            pair = f"{url.user}:{password}".encode()
+            headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        bare = URL.build(scheme=url.scheme, host=host, port=port)
+        return cls(bare, headers, _proxy_shown(url), password)
+
+    @property
+    def host(self) -> str:
+        return (self.url.host or "").lower()
+
+    def secrets(self) -> tuple[str, ...]:
+        """The password and its header, for scrubbing text that came from outside."""
+        return (self.password, *self.headers.values()) if self.password else ()
+
+
+def _proxy_shown(url: URL) -> str:
+    user = f"{url.user}@" if url.user is not None else ""
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{user}{url.host}{port}"
+
+
+class GatewayResolver(AbstractResolver):
+    """Resolves the gateway host only, optionally to a ``connect_to`` address.
+
+    With a proxy, aiohttp dials the proxy and the proxy dials the gateway, so the
+    proxy's host is the one resolved here (the gateway's stays the proxy's job).
+    """
+
+    def __init__(
+        self,
+        gateway_host: str,
+        connect_to: tuple[str, int] | None,
+        proxy_host: str | None = None,
+    ) -> None:
         self._gateway_host = gateway_host
         self._connect_to = connect_to
+        self._proxy_host = proxy_host
         self._system = aiohttp.ThreadedResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        if host.rstrip(".").lower() != self._gateway_host:
+        name = host.rstrip(".").lower()
+        if self._proxy_host is not None and name == self._proxy_host:
+            if _is_ip(host):
+                return [_result(host, host, port)]
+            return await self._system.resolve(host, port, family)
+        if name != self._gateway_host:
             raise OSError(
                 f"refusing to resolve {host!r}: only the gateway host is dialled"
             )
@@ -150,10 +228,18 @@ def guard_read_only(method: str, url: URL, json_body: Mapping[str, str] | None) 
 
 
 def translate(
-    exc: aiohttp.ClientError | TimeoutError, method: str, shown: str, timeout: float
+    exc: aiohttp.ClientError | TimeoutError,
+    method: str,
+    shown: str,
+    timeout: float,
+    proxy: Proxy | None = None,
 ) -> SendFailed:
     """Turn an ``aiohttp`` failure into a connector error: the only such place."""
     error: CentralError
+    if proxy is not None:
+        failed = _proxy_failure(exc, method, shown, proxy)
+        if failed is not None:
+            return failed
     # TLS: the certificate did not verify, or the handshake failed. Not transient.
     if isinstance(
         exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
@@ -207,6 +293,37 @@ def translate(
         f"the request failed ({type(exc).__name__})", method=method, url=shown
     )
     return SendFailed(error, exc, retryable=False, maybe_sent=True)
+
+
+def _proxy_failure(
+    exc: BaseException, method: str, shown: str, proxy: Proxy
+) -> SendFailed | None:
+    """The proxy itself failed: unreachable, or it refused the tunnel."""
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        reason = exc.os_error.strerror or "refused"
+        error: CentralError = CentralConnectionError(
+            f"could not connect to the proxy {proxy.shown} ({reason}); check the "
+            "proxy URL and the network path to it",
+            method=method,
+            url=shown,
+        )
+        return SendFailed(error, exc, retryable=True)
+    if not isinstance(exc, aiohttp.ClientHttpProxyError):
+        return None
+    answer = f"{exc.status} {scrub(exc.message, proxy.secrets())}".strip()
+    if exc.status == 407:
+        error = InvalidCredentials(
+            f"the proxy {proxy.shown} refused the tunnel ({answer}); check the user "
+            "and password in the proxy URL"
+        )
+        return SendFailed(error, exc, retryable=False)
+    error = CentralConnectionError(
+        f"the proxy {proxy.shown} would not open a tunnel to the gateway "
+        f"({answer}); check that it allows HTTPS to Central",
+        method=method,
+        url=shown,
+    )
+    return SendFailed(error, exc, retryable=exc.status >= 500)
 
 
 def server_message(reply: Reply, secrets: Iterable[str]) -> str:

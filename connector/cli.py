@@ -47,6 +47,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from yarl import URL
 
 from connector import CentralClient, Credentials, KeepAlive, SqliteTokenStore
 from connector import _cli_output as output
@@ -98,6 +99,7 @@ class Settings:
     ca_file: Path | None
     timeout: float
     json: bool
+    proxy: str | None = field(default=None, repr=False)  # may hold a password
     secrets: list[str] = field(default_factory=list)
 
 
@@ -174,6 +176,13 @@ def _connect_to(
     help="PEM file of the certificate authorities to trust instead of the system's.",
 )
 @click.option(
+    "--proxy",
+    metavar="URL",
+    envvar="CENTRAL_CONNECTOR_PROXY",
+    help="HTTP proxy that tunnels to Central, e.g. http://user:password@proxy:3128 "
+    "(the password is never printed).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=10.0,
@@ -189,13 +198,21 @@ def main(
     db: Path,
     connect_to: tuple[str, int] | None,
     ca_file: Path | None,
+    proxy: str | None,
     timeout: float,
     as_json: bool,
     verbose: int,
 ) -> None:
     """Read HPE Aruba Central (Classic) into a local database, one tenant at a time."""
     _configure_logging(verbose)
-    ctx.obj = Settings(credentials, db, connect_to, ca_file, timeout, as_json)
+    if proxy is not None and connect_to is not None:
+        raise click.UsageError(
+            "--connect-to and --proxy cannot be combined: through a proxy, the proxy "
+            "dials the gateway"
+        )
+    ctx.obj = Settings(credentials, db, connect_to, ca_file, timeout, as_json, proxy)
+    if proxy is not None:
+        ctx.obj.secrets.extend(_proxy_password(proxy))
 
 
 # --- commands -------------------------------------------------------------------
@@ -361,11 +378,21 @@ def _emit_json(document: dict[str, Any]) -> None:
 # --- talking to Central -----------------------------------------------------------
 
 
+def _proxy_password(proxy: str) -> list[str]:
+    """The password in a proxy URL, to scrub from anything printed."""
+    try:
+        password = URL(proxy.strip()).password
+    except ValueError:
+        return []
+    return [password] if password else []
+
+
 def _client(settings: Settings, credentials: Credentials) -> CentralClient:
     return CentralClient(
         credentials,
         store=SqliteTokenStore(settings.db),
         connect_to=settings.connect_to,
+        proxy=settings.proxy,
         ca_file=settings.ca_file,
         timeout=settings.timeout,
     )

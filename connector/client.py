@@ -41,6 +41,7 @@ from connector._transport import (
     TOKEN_PATH,
     USER_AGENT,
     GatewayResolver,
+    Proxy,
     Reply,
     SendFailed,
     check_path,
@@ -149,6 +150,9 @@ class CentralClient:
             ``None`` keeps them in memory only, and they are lost at exit.
         connect_to: ``(host, port)`` to dial instead of the gateway's own address;
             TLS still verifies the gateway hostname.
+        proxy: an ``http://`` or ``https://`` proxy URL (``user:password@`` for
+            basic authentication) that tunnels to the gateway with CONNECT; TLS
+            to the gateway is end to end, and the password is never shown.
         ca_file: PEM file of the CAs to trust instead of the system's.
         timeout: seconds for one HTTP exchange, connection included.
         rate_per_second: sustained request rate for this client id (shared by
@@ -171,6 +175,7 @@ class CentralClient:
         *,
         store: TokenStore | None = None,
         connect_to: tuple[str, int] | None = None,
+        proxy: str | None = None,
         ca_file: str | Path | None = None,
         timeout: float = 10.0,
         rate_per_second: float = DEFAULT_RATE_PER_SECOND,
@@ -188,6 +193,12 @@ class CentralClient:
         self._base = URL(credentials.gateway_url)
         self._host = credentials.host
         self._connect_to = connect_to
+        self._proxy = Proxy.parse(proxy) if proxy is not None else None
+        if self._proxy is not None and connect_to is not None:
+            raise ValueError(
+                "connect_to and proxy cannot be combined: through a proxy, the "
+                "proxy dials the gateway"
+            )
         self._ssl = ssl_context(ca_file)
         self._timeout = timeout
         self._rate = rate_per_second
@@ -198,6 +209,10 @@ class CentralClient:
         self._sleep = sleep or asyncio.sleep
         self._jitter = jitter or random.uniform
         self._secrets = credentials.secret_values()
+        self._proxy_headers = None
+        if self._proxy is not None:
+            self._secrets += self._proxy.secrets()
+            self._proxy_headers = self._proxy.headers or None
         if store is None:
             logger.warning(
                 "no token store for client id %s: a rotated refresh token lives "
@@ -219,9 +234,10 @@ class CentralClient:
         self._closed = False
 
     def __repr__(self) -> str:
+        proxy = f", proxy={self._proxy.shown!r}" if self._proxy is not None else ""
         return (
             f"CentralClient(gateway_url={self.gateway_url!r}, "
-            f"client_id={self.credentials.client_id!r}, store={self.store!r})"
+            f"client_id={self.credentials.client_id!r}, store={self.store!r}{proxy})"
         )
 
     # -- lifecycle --------------------------------------------------------------
@@ -264,7 +280,11 @@ class CentralClient:
             pacer.remember(saved)
         connector = aiohttp.TCPConnector(
             ssl=self._ssl,
-            resolver=GatewayResolver(self._host, self._connect_to),
+            resolver=GatewayResolver(
+                self._host,
+                self._connect_to,
+                self._proxy.host if self._proxy is not None else None,
+            ),
             limit=_POOL_SIZE,
         )
         self._session = aiohttp.ClientSession(
@@ -276,6 +296,7 @@ class CentralClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
+            proxy=self._proxy.url if self._proxy is not None else None,
         )
 
     async def close(self) -> None:
@@ -593,13 +614,18 @@ class CentralClient:
         started = time.perf_counter()
         try:
             async with session.request(
-                method, url, headers=headers, json=json_body, allow_redirects=False
+                method,
+                url,
+                headers=headers,
+                json=json_body,
+                allow_redirects=False,
+                proxy_headers=self._proxy_headers,
             ) as response:
                 body = await response.read()
                 reply = Reply(response.status, response.headers, body)
         except (aiohttp.ClientError, TimeoutError) as exc:
             pacer.abandon(sent_at)
-            failure = translate(exc, method, shown, self._timeout)
+            failure = translate(exc, method, shown, self._timeout, self._proxy)
             logger.info("%s %s failed: %s", method, shown, failure.error.message)
             raise failure from exc
         except BaseException:

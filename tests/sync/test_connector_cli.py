@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from sync_support import Cli, expected_devices
+from tunnel_proxy import tunnel_proxy_in_thread
 
 from connector import Credentials, SqliteTokenStore
 from connector.errors import ReadOnlyViolation
 from connector.store import SCHEMA_VERSION, Store
 from fake_central import AppInfo, FakeCentral, Tenant
+from fake_central.testing import RunningFake
 
 
 def test_test_reports_the_connection_and_the_sites_the_app_sees(
@@ -374,6 +376,56 @@ def test_keep_alive_refuses_an_age_that_would_let_the_pair_lapse(
     assert result.exit_code == 2
     assert "--max-age" in result.stderr
     assert fake.journal == []
+
+
+def test_sync_runs_through_a_proxy_with_credentials_never_printed(
+    served: RunningFake,
+    credentials_file: Path,
+    db_path: Path,
+    tenant: Tenant,
+) -> None:
+    password = "proxy-pass-51d0c7"
+    target = (served.host, served.port)
+    with tunnel_proxy_in_thread(target, credentials=("alice", password)) as proxy:
+        through = Cli(
+            [
+                *("--credentials", str(credentials_file), "--db", str(db_path)),
+                *("--ca-file", str(served.ca_file)),
+                *("--proxy", proxy.url(f"alice:{password}@")),
+            ]
+        )
+        document = through.json("sync")
+        through("-vv", "test")
+
+    assert document["devices"] == len(tenant.devices)
+    assert proxy.tunnels[0] == "apigw-prod2.central.arubanetworks.com:443"
+    assert password not in through.everything_printed()
+
+
+def test_a_wrong_proxy_password_gets_exit_code_two_without_it(
+    served: RunningFake, credentials_file: Path, db_path: Path
+) -> None:
+    wrong = "not-the-proxy-pass-51d0c7"
+    target = (served.host, served.port)
+    with tunnel_proxy_in_thread(target, credentials=("alice", "right")) as proxy:
+        result = Cli(
+            [
+                *("--credentials", str(credentials_file), "--db", str(db_path)),
+                *("--ca-file", str(served.ca_file)),
+                *("--proxy", proxy.url(f"alice:{wrong}@")),
+            ]
+        )("test")
+
+    assert result.exit_code == 2
+    assert "refused the tunnel (407" in result.stderr
+    assert wrong not in result.stdout + result.stderr
+
+
+def test_a_proxy_and_connect_to_together_are_a_usage_error(cli: Cli) -> None:
+    result = cli("--proxy", "http://proxy.example:3128", "test")
+
+    assert result.exit_code == 2
+    assert "cannot be combined" in result.stderr
 
 
 def test_no_secret_appears_in_any_output(
