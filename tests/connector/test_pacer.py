@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -502,19 +503,6 @@ async def test_after_the_first_report_calls_no_longer_wait_for_answers(
     assert len(done(tasks)) == 6
 
 
-async def test_an_answer_without_a_report_lets_the_next_call_probe(
-    time: FakeTime,
-) -> None:
-    paced = pacer(time, probe_first=True)
-    tasks = await started(time, paced, 3)
-
-    paced.observe({}, sent_at=done(tasks)[0])  # say, the token endpoint
-    for _ in range(5):
-        await asyncio.sleep(0)
-
-    assert len(done(tasks)) == 2
-
-
 async def test_a_server_that_never_reports_stops_the_probing_after_a_window(
     time: FakeTime,
 ) -> None:
@@ -528,13 +516,24 @@ async def test_a_server_that_never_reports_stops_the_probing_after_a_window(
     assert len(done(tasks)) == 4
 
 
-async def test_a_probe_that_got_no_answer_lets_the_next_call_probe(
-    time: FakeTime,
+@pytest.mark.parametrize(
+    "end",
+    [
+        # An answer without the header (say, from the token endpoint).
+        pytest.param(
+            lambda paced, sent: paced.observe({}, sent_at=sent), id="unreported"
+        ),
+        # No answer at all: the connection dropped.
+        pytest.param(lambda paced, sent: paced.abandon(sent), id="abandoned"),
+    ],
+)
+async def test_a_probe_that_reported_nothing_lets_the_next_call_probe(
+    time: FakeTime, end: Callable[[Pacer, float], object]
 ) -> None:
     paced = pacer(time, probe_first=True)
     tasks = await started(time, paced, 3)
 
-    paced.abandon(done(tasks)[0])  # the connection dropped
+    end(paced, done(tasks)[0])
     for _ in range(5):
         await asyncio.sleep(0)
 
