@@ -65,6 +65,7 @@ _FILE_MODE = 0o600
 _FORMAT_VERSION = 1
 _LOCK_POLL_SECONDS = 0.01
 _DEFAULT_LOCK_TIMEOUT = 60.0
+_ADVICE_LOCK_TIMEOUT = 2.0
 _SUPERSEDED_KEPT = 20
 
 
@@ -229,8 +230,13 @@ class JsonFileTokenStore:
         return _call_times(saved.get(client_id) if isinstance(saved, dict) else None)
 
     def save_recent_calls(self, client_id: str, sent: Sequence[float]) -> None:
-        """Rewrite the file under the store's lock (never call it holding that)."""
-        with self.lock(client_id):
+        """Rewrite the file under the store's lock (never call it holding that).
+
+        The record is advice, so the lock is waited for briefly: a refresh in
+        another process may hold it for a network round trip.
+        """
+        patience = min(self._lock_timeout, _ADVICE_LOCK_TIMEOUT)
+        with _flock(self._lock_path, patience):
             document = self._read_document()
             saved = document.get("recent_calls")
             if not isinstance(saved, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from connector.errors import (
     RateLimited,
     ReadOnlyViolation,
     RefreshTokenRejected,
+    TokenStoreError,
     UpstreamError,
 )
 from fake_central import AppInfo, FakeCentral, FakeClock, Tenant
@@ -686,6 +688,19 @@ async def test_without_the_saved_calls_only_the_probe_meets_the_spent_window(
     statuses = [entry.status for entry in fake.journal]
     assert statuses == [200] * 7 + [429] + [200] * 3
     assert stats.rate_limited == 1
+
+
+async def test_recent_calls_that_cannot_be_saved_are_only_a_warning(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    class StuckStore(MemoryTokenStore):
+        def save_recent_calls(self, client_id: str, sent: Sequence[float]) -> None:
+            raise TokenStoreError("token store 'stuck' is locked elsewhere")
+
+    async with make_client(store=StuckStore()) as client:
+        await client.list_sites()
+
+    assert "could not save the recent calls" in caplog.text
 
 
 async def test_clients_with_one_client_id_share_their_pacer(

@@ -375,3 +375,15 @@ def test_an_unreadable_store_loads_no_recent_calls_but_still_refuses_pairs(
     assert store.load_recent_calls("client-a") == ()
     with pytest.raises(TokenStoreError, match="not valid JSON"):
         store.load("client-a")
+
+
+def test_the_json_store_saves_recent_calls_only_under_its_lock(tmp_path: Path) -> None:
+    store = JsonFileTokenStore(tmp_path / "tokens.json")
+    store.save(tokens())
+    impatient = JsonFileTokenStore(store.path, lock_timeout=0)
+
+    with store.lock("client-a"), pytest.raises(TokenStoreError, match="still held"):
+        impatient.save_recent_calls("client-a", [1.0])
+
+    assert impatient.load_recent_calls("client-a") == ()
+    assert impatient.load("client-a") == tokens()
