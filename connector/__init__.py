@@ -17,7 +17,8 @@ Layers, bottom up: ``_sensitive`` (the one list of secret names), ``_urls`` (the
 gateway allowlist), ``errors`` (the exception tree), ``credentials``, ``tokens``
 (stores), ``_rate_headers`` and ``pacing``, ``auth`` (refresh), ``_transport``
 (resolver, proxy, read-only guard, error translation), ``_answers`` (what an
-answer means), ``models`` and ``client`` (``CentralClient``). ``sync``, ``store`` and ``cli`` sit on top.
+answer means), ``models`` and ``client`` (``CentralClient``). ``sync``, ``store``
+and ``cli`` sit on top.
 Loggers are named after the modules (``connector.client``, ``connector.auth``,
 ...); the package installs only a ``NullHandler``.
 """

@@ -47,11 +47,11 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from yarl import URL
 
 from connector import CentralClient, Credentials, KeepAlive, SqliteTokenStore
 from connector import _cli_output as output
 from connector._sensitive import scrub
+from connector._transport import Proxy
 from connector.client import DEFAULT_KEEP_ALIVE_AGE
 from connector.errors import (
     CentralError,
@@ -381,10 +381,9 @@ def _emit_json(document: dict[str, Any]) -> None:
 def _proxy_password(proxy: str) -> list[str]:
     """The password in a proxy URL, to scrub from anything printed."""
     try:
-        password = URL(proxy.strip()).password
-    except ValueError:
-        return []
-    return [password] if password else []
+        return list(Proxy.parse(proxy).secrets())
+    except InvalidCredentials:
+        return []  # the client reports the malformed URL, naming no password
 
 
 def _client(settings: Settings, credentials: Credentials) -> CentralClient:
